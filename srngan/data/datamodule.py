@@ -1,0 +1,100 @@
+"""Lightning data module: one place that turns a dataset name into training batches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+from torch.utils.data import DataLoader, Dataset
+
+from srngan.data.procedural import ShapesDataset
+from srngan.data.real import (
+    DEFAULT_RESOLUTION,
+    NUM_CLASSES,
+    DatasetName,
+    check_dataset_name,
+    imagefolder_num_classes,
+    load_real_dataset,
+)
+
+
+class GANDataModule(L.LightningDataModule):
+    """Real images (and labels) for GAN training and evaluation.
+
+    Args:
+        dataset: ``procedural`` (no download; coloured shapes), ``cifar10``, ``cifar100``,
+            ``celeba`` (64 x 64) or ``imagefolder`` (``root/<class>/<image>``).
+        root: where datasets live (or the image folder itself).
+        batch_size: real images per discriminator step.
+        num_workers: DataLoader worker processes.
+        download: allow torchvision to download CIFAR / CelebA into ``root``.
+        resolution: image side; ``None`` uses the dataset's own (32, CelebA 64).
+        num_images: procedural dataset size.
+        num_procedural_classes: procedural class count (2..20).
+        seed: procedural dataset seed.
+    """
+
+    def __init__(
+        self,
+        dataset: DatasetName = "procedural",
+        root: str = "data",
+        batch_size: int = 64,
+        num_workers: int = 2,
+        download: bool = False,
+        resolution: int | None = None,
+        num_images: int = 10000,
+        num_procedural_classes: int = 10,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        check_dataset_name(dataset)
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        # No save_hyperparameters: the model logs the run's settings (and the resolved resolution).
+        self.dataset_name = dataset
+        self.root = Path(root)
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.download = download
+        self.resolution = resolution or DEFAULT_RESOLUTION[dataset]
+        self.num_images = num_images
+        self.num_procedural_classes = num_procedural_classes
+        self.seed = seed
+        self._train: Dataset | None = None
+
+    @property
+    def num_classes(self) -> int:
+        """Classes available for conditioning (0: the dataset has no labels to condition on)."""
+        if self.dataset_name == "procedural":
+            return self.num_procedural_classes
+        if self.dataset_name == "imagefolder":
+            return imagefolder_num_classes(self.root)
+        return NUM_CLASSES[self.dataset_name]
+
+    def make_dataset(self, split: str = "train") -> Dataset:
+        """The dataset for ``split`` (``train`` or ``test``); procedural test uses another seed."""
+        if self.dataset_name == "procedural":
+            seed = self.seed + (0 if split == "train" else 10_000)
+            return ShapesDataset(
+                self.num_images, self.num_procedural_classes, self.resolution, seed
+            )
+        return load_real_dataset(self.dataset_name, self.root, split, self.resolution, self.download)
+
+    def prepare_data(self) -> None:
+        if self.download and self.dataset_name != "procedural":
+            self.make_dataset("train")
+
+    def setup(self, stage: str | None = None) -> None:
+        if self._train is None:
+            self._train = self.make_dataset("train")
+
+    def train_dataloader(self) -> DataLoader:
+        self.setup()
+        return DataLoader(
+            self._train,
+            batch_size=self.batch_size,
+            shuffle=True,
+            drop_last=True,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )

@@ -1,0 +1,109 @@
+"""Real image datasets (CIFAR-10/100, CelebA, any ImageFolder) with offline-safe errors.
+
+Nothing here downloads unless asked to; a dataset that is missing gives a one-line
+:class:`DatasetNotFoundError` naming the path and how to get the data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, get_args
+
+from torch.utils.data import Dataset
+from torchvision import datasets, transforms
+
+DatasetName = Literal["procedural", "cifar10", "cifar100", "celeba", "imagefolder"]
+DATASETS: tuple[str, ...] = get_args(DatasetName)
+NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "celeba": 0}
+DEFAULT_RESOLUTION = {"procedural": 32, "cifar10": 32, "cifar100": 32, "celeba": 64, "imagefolder": 32}
+
+_HOW_TO_GET = {
+    "cifar10": ("cifar-10-batches-py", "https://www.cs.toronto.edu/~kriz/cifar.html (cifar-10-python.tar.gz)"),
+    "cifar100": ("cifar-100-python", "https://www.cs.toronto.edu/~kriz/cifar.html (cifar-100-python.tar.gz)"),
+    "celeba": ("celeba/img_align_celeba", "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html (img_align_celeba.zip and list_eval_partition.txt)"),
+}
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """A dataset is not on disk (and was not, or could not be, downloaded)."""
+
+
+def check_dataset_name(name: str) -> str:
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; allowed: {', '.join(DATASETS)}")
+    return name
+
+
+def image_transform(resolution: int, center_crop: int | None = None) -> transforms.Compose:
+    """PIL image -> float tensor in [-1, 1]: optional center crop, resize to ``resolution``."""
+    steps: list = []
+    if center_crop:
+        steps.append(transforms.CenterCrop(center_crop))
+    steps += [
+        transforms.Resize(resolution, antialias=True),
+        transforms.CenterCrop(resolution),
+        transforms.ToTensor(),
+        transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+    ]
+    return transforms.Compose(steps)
+
+
+def _missing(name: str, root: Path, reason: str = "") -> DatasetNotFoundError:
+    sub, url = _HOW_TO_GET[name]
+    extra = f" ({reason})" if reason else ""
+    return DatasetNotFoundError(
+        f"{name} not found at {root / sub}{extra}; pass --data.download true (needs internet) "
+        f"or get it from {url} and extract it under {root}"
+    )
+
+
+def load_real_dataset(
+    name: str,
+    root: str | Path,
+    split: Literal["train", "test"],
+    resolution: int,
+    download: bool = False,
+) -> Dataset:
+    """The torchvision dataset ``name`` at ``root``, images in [-1, 1], labels as class indices.
+
+    ``imagefolder`` reads ``root`` itself (``root/<class>/<image>``, or ``root/<split>/<class>/``
+    when such a split folder exists). CelebA images are center-cropped to 140 x 140 (the face)
+    before resizing, the common protocol for 64 x 64 CelebA GANs.
+    """
+    root = Path(root).expanduser()
+    check_dataset_name(name)
+    train = split == "train"
+    try:
+        if name == "cifar10":
+            return datasets.CIFAR10(str(root), train=train, transform=image_transform(resolution), download=download)
+        if name == "cifar100":
+            return datasets.CIFAR100(str(root), train=train, transform=image_transform(resolution), download=download)
+        if name == "celeba":
+            return datasets.CelebA(
+                str(root),
+                split="train" if train else "test",
+                target_type=[],
+                transform=image_transform(resolution, center_crop=140),
+                download=download,
+            )
+    except RuntimeError as err:  # torchvision: "Dataset not found or corrupted"
+        raise _missing(name, root) from err
+    except OSError as err:  # download failed: offline, DNS, refused
+        raise _missing(name, root, f"download failed: {err}") from err
+    if name == "imagefolder":
+        folder = root / split if (root / split).is_dir() else root
+        if not folder.is_dir():
+            raise DatasetNotFoundError(
+                f"image folder {folder} not found; pass --data.root DIR with one sub-folder of images per class"
+            )
+        return datasets.ImageFolder(str(folder), transform=image_transform(resolution))
+    raise ValueError(f"{name!r} is not a real dataset")
+
+
+def imagefolder_num_classes(root: str | Path) -> int:
+    """Number of class sub-folders of an ImageFolder root (0 when it does not exist yet)."""
+    root = Path(root).expanduser()
+    folder = root / "train" if (root / "train").is_dir() else root
+    if not folder.is_dir():
+        return 0
+    return sum(1 for p in folder.iterdir() if p.is_dir())

@@ -1,0 +1,185 @@
+"""Training callbacks that count generator steps: progress bar, checkpoints, samples, spectra."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.loggers import TensorBoardLogger
+from torch import nn
+from torchvision.utils import make_grid, save_image
+
+from srngan.nn import spectral_norm_value, stable_rank
+from srngan.training.module import GANModule, eval_mode
+
+
+def _g_step_just_taken(module: GANModule) -> bool:
+    # A G step ends a cycle of n_dis D steps, leaving the counter of D steps at 0.
+    return module._d_steps_since_g == 0 and module.g_step > 0
+
+
+def _every(module: GANModule, interval: int) -> bool:
+    return bool(interval) and _g_step_just_taken(module) and module.g_step % interval == 0
+
+
+def run_dir(trainer: L.Trainer) -> Path:
+    """The run's log directory (the logger's version folder), else the trainer's root dir."""
+    if trainer.logger is not None and trainer.logger.log_dir:
+        return Path(trainer.logger.log_dir)
+    return Path(trainer.default_root_dir)
+
+
+class GStepProgressBar(TQDMProgressBar):
+    """One bar over the whole run, counting generator steps up to ``max_g_steps``."""
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: GANModule) -> None:
+        super().on_train_start(trainer, pl_module)
+        bar = self.train_progress_bar
+        bar.total = pl_module.hparams.max_g_steps
+        bar.initial = bar.n = pl_module.g_step
+        bar.set_description("G-steps")
+
+    def on_train_epoch_start(self, trainer: L.Trainer, *_: Any) -> None:
+        pass  # one bar for the run: epochs over a small dataset are not a unit of progress
+
+    def on_train_batch_end(self, trainer, pl_module: GANModule, outputs, batch, batch_idx) -> None:
+        bar = self.train_progress_bar
+        if _g_step_just_taken(pl_module) and self._should_update(pl_module.g_step, bar.total):
+            bar.n = pl_module.g_step
+            bar.set_postfix(self.get_metrics(trainer, pl_module), refresh=False)
+            bar.refresh()
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: GANModule) -> None:
+        pass
+
+
+class GStepCheckpoint(ModelCheckpoint):
+    """``last.ckpt`` and ``gstep=NNNNNNN.ckpt`` every ``every_n_g_steps`` G-steps, and at the end."""
+
+    def __init__(self, every_n_g_steps: int, dirpath: str | Path | None = None) -> None:
+        super().__init__(
+            dirpath=dirpath,
+            filename="gstep={g_step:07d}",
+            auto_insert_metric_name=False,
+            save_top_k=-1,
+            save_last=True,
+            every_n_epochs=0,
+        )
+        self.every_n_g_steps = every_n_g_steps
+
+    def _monitor_candidates(self, trainer: L.Trainer) -> dict[str, Any]:
+        candidates = super()._monitor_candidates(trainer)
+        candidates["g_step"] = torch.tensor(trainer.lightning_module.g_step)
+        return candidates
+
+    def on_train_batch_end(self, trainer, pl_module: GANModule, outputs, batch, batch_idx) -> None:
+        if _every(pl_module, self.every_n_g_steps):
+            self._save_now(trainer)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: GANModule) -> None:
+        # The final state is always kept as last.ckpt, wherever the interval fell.
+        if not self._should_skip_saving_checkpoint(trainer):
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
+    def _save_now(self, trainer: L.Trainer) -> None:
+        if self._should_skip_saving_checkpoint(trainer):
+            return
+        candidates = self._monitor_candidates(trainer)
+        self._save_topk_checkpoint(trainer, candidates)
+        self._save_last_checkpoint(trainer, candidates)
+
+
+class SampleGrid(Callback):
+    """A grid from a fixed latent every N G-steps: TensorBoard image and ``samples/*.png``.
+
+    Conditional models get one row per class; unconditional ones a square-ish grid.
+    """
+
+    def __init__(self, every_n_g_steps: int, columns: int = 10, seed: int = 1234) -> None:
+        self.every_n_g_steps = every_n_g_steps
+        self.columns = columns
+        self.seed = seed
+        self._z: torch.Tensor | None = None
+        self._labels: torch.Tensor | None = None
+
+    def _fixed_inputs(self, module: GANModule) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if self._z is None:
+            rows = module.num_conditional_classes or self.columns
+            g = torch.Generator().manual_seed(self.seed)
+            self._z = torch.randn(rows * self.columns, module.hparams.z_dim, generator=g)
+            if module.num_conditional_classes:
+                self._labels = torch.arange(rows).repeat_interleave(self.columns)
+        labels = None if self._labels is None else self._labels.to(module.device)
+        return self._z.to(module.device), labels
+
+    def on_train_batch_end(self, trainer, pl_module: GANModule, outputs, batch, batch_idx) -> None:
+        if _every(pl_module, self.every_n_g_steps):
+            self.write(trainer, pl_module)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: GANModule) -> None:
+        if self.every_n_g_steps and pl_module.g_step % self.every_n_g_steps:
+            self.write(trainer, pl_module)
+
+    def write(self, trainer: L.Trainer, module: GANModule) -> None:
+        z, labels = self._fixed_inputs(module)
+        images = torch.cat([module.generate(zc, lc) for zc, lc in _chunks(z, labels, 256)])
+        grid = make_grid(images.float().cpu() * 0.5 + 0.5, nrow=self.columns, padding=1).clamp(0, 1)
+        if trainer.is_global_zero:
+            folder = run_dir(trainer) / "samples"
+            folder.mkdir(parents=True, exist_ok=True)
+            save_image(grid, folder / f"gstep_{module.g_step:07d}.png")
+            for logger in trainer.loggers:
+                if isinstance(logger, TensorBoardLogger):
+                    logger.experiment.add_image("samples", grid, module.g_step)
+
+
+def _chunks(z: torch.Tensor, labels: torch.Tensor | None, size: int):
+    for start in range(0, z.shape[0], size):
+        yield z[start : start + size], None if labels is None else labels[start : start + size]
+
+
+def layer_spectra(network: nn.Module) -> dict[str, tuple[float, float]]:
+    """``{layer: (sigma_1, stable rank)}`` of each weight layer's effective (normalized) weight.
+
+    Read in eval mode, so reading them never advances a power iteration.
+    """
+    out: dict[str, tuple[float, float]] = {}
+    with eval_mode(network):
+        for name, layer in network.named_modules():
+            weight = getattr(layer, "weight", None)
+            if not isinstance(weight, torch.Tensor) or weight.ndim < 2 or "parametrizations" in name:
+                continue
+            dim = 1 if isinstance(layer, nn.modules.conv._ConvTransposeNd) else 0
+            out[name] = (spectral_norm_value(weight, dim), stable_rank(weight, dim))
+    return out
+
+
+class SpectralMonitor(Callback):
+    """Logs sigma_1 and stable rank of every D layer (what SN and SRN control) every N G-steps."""
+
+    def __init__(self, every_n_g_steps: int) -> None:
+        self.every_n_g_steps = every_n_g_steps
+
+    def on_train_batch_end(self, trainer, pl_module: GANModule, outputs, batch, batch_idx) -> None:
+        if not _every(pl_module, self.every_n_g_steps) or not trainer.is_global_zero:
+            return
+        metrics = {}
+        for name, (sigma, srank) in layer_spectra(pl_module.discriminator).items():
+            metrics[f"spectra/sigma1/{name}"] = sigma
+            metrics[f"spectra/stable_rank/{name}"] = srank
+        for logger in trainer.loggers:
+            logger.log_metrics(metrics, step=pl_module.g_step)
+
+
+def default_callbacks(module: GANModule) -> list[Callback]:
+    """The callbacks every ``fit`` gets, with intervals from the module's hyperparameters."""
+    hp = module.hparams
+    return [
+        GStepProgressBar(),
+        GStepCheckpoint(hp.checkpoint_every_n_g_steps),
+        SampleGrid(hp.sample_every_n_g_steps, hp.sample_grid_columns),
+        SpectralMonitor(hp.spectra_every_n_g_steps),
+    ]

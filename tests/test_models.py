@@ -1,0 +1,78 @@
+"""SN-GAN ResNet G and D: parameter counts, shapes, conditioning, injected normalization."""
+
+import pytest
+import torch
+from torch.nn.utils import parametrize
+
+from srngan.models import ResNetDiscriminator, ResNetGenerator
+from srngan.regularizers import apply_regularizer
+
+
+def _count(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_cifar_parameter_counts_match_reference():
+    # Reference SN-GAN CIFAR nets (Miyato et al. 2018): G about 4.28 M, D about 1.05 M; 1% tolerance
+    # (the issue's bound); the exact counts follow from the layer list in the docstrings.
+    g, d = _count(ResNetGenerator(32)), _count(ResNetDiscriminator(32))
+    assert abs(g - 4.28e6) / 4.28e6 < 0.01 and g == 4_276_739
+    assert abs(d - 1.05e6) / 1.05e6 < 0.01 and d == 1_053_825
+
+
+@pytest.mark.parametrize("resolution", [32, 48, 64])
+@pytest.mark.parametrize("num_classes", [0, 5])
+def test_shapes_and_range(resolution, num_classes):
+    torch.manual_seed(0)
+    g = ResNetGenerator(resolution, z_dim=16, num_classes=num_classes, base_channels=8)
+    d = ResNetDiscriminator(resolution, num_classes=num_classes, base_channels=8)
+    y = torch.tensor([0, 3]) if num_classes else None
+    x = g(torch.randn(2, 16), y)
+    assert x.shape == (2, 3, resolution, resolution)
+    assert x.min() >= -1 and x.max() <= 1
+    assert d(x, y).shape == (2,)
+
+
+def test_conditioning_changes_output():
+    torch.manual_seed(0)
+    g = ResNetGenerator(32, z_dim=16, num_classes=4, base_channels=8).eval()
+    d = ResNetDiscriminator(32, num_classes=4, base_channels=8)
+    with torch.no_grad():
+        for p in g.parameters():
+            p.add_(0.1 * torch.randn_like(p))  # CBN starts at identity; make classes differ
+    z = torch.randn(1, 16).repeat(2, 1)
+    x = g(z, torch.tensor([0, 1]))
+    assert not torch.allclose(x[0], x[1])
+    x = torch.randn(1, 3, 32, 32).repeat(2, 1, 1, 1)
+    out = d(x, torch.tensor([0, 1]))
+    assert not torch.allclose(out[0], out[1])  # the projection term depends on y
+
+
+def test_conditional_nets_require_labels():
+    with pytest.raises(ValueError, match="needs class labels"):
+        ResNetGenerator(32, z_dim=4, num_classes=3, base_channels=4)(torch.randn(1, 4))
+    with pytest.raises(ValueError, match="needs class labels"):
+        ResNetDiscriminator(32, num_classes=3, base_channels=4)(torch.randn(1, 3, 32, 32))
+
+
+def test_unsupported_resolution_lists_allowed():
+    with pytest.raises(ValueError, match=r"unsupported resolution 128; allowed: 32, 48, 64"):
+        ResNetGenerator(128)
+
+
+@pytest.mark.parametrize("name", ["sn", "srn"])
+def test_regularizer_injected_into_every_layer(name):
+    d = apply_regularizer(ResNetDiscriminator(32, num_classes=3, base_channels=8), name)
+    layers = [m for m in d.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear, torch.nn.Embedding))]
+    assert layers and all(parametrize.is_parametrized(m, "weight") for m in layers)
+
+
+@pytest.mark.parametrize("name", ["none", "wgan-gp", "ortho"])
+def test_penalty_regularizers_leave_weights_plain(name):
+    d = apply_regularizer(ResNetDiscriminator(32, base_channels=8), name)
+    assert not any(parametrize.is_parametrized(m) for m in d.modules())
+
+
+def test_unknown_regularizer():
+    with pytest.raises(ValueError, match=r"unknown regularizer 'spectral'; allowed: none, sn, srn, wgan-gp, ortho"):
+        apply_regularizer(ResNetDiscriminator(32, base_channels=8), "spectral")
