@@ -14,8 +14,8 @@ import argparse
 
 import torch
 import torch.nn.functional as F
-
 from _timing import print_table, time_interleaved
+
 from srngan.models import ResNetDiscriminator
 from srngan.nn import normalize_modules
 
@@ -56,8 +56,10 @@ def main() -> None:
         steps[kind], weights[kind] = make_step(kind, args.batch_size, device, args.channels)
     step_t = time_interleaved(steps, device, args.rounds)
     weight_t = time_interleaved({k: weights[k] for k in ("sn", "srn")}, device, args.rounds * 10)
-    print(f"device={device}, torch {torch.__version__}, threads={torch.get_num_threads()}, "
-          f"batch={args.batch_size}, rounds={args.rounds}")
+    print(
+        f"device={device}, torch {torch.__version__}, threads={torch.get_num_threads()}, "
+        f"batch={args.batch_size}, rounds={args.rounds}"
+    )
     print_table(
         "D training step (forward real+fake, backward, Adam), median seconds",
         [
@@ -76,7 +78,9 @@ def main() -> None:
         ("normalization", "us / call", "ratio to SN"),
     )
     ratio = step_t["srn"] / step_t["sn"]
-    print(f"\nSRN/SN training-step ratio {ratio:.3f} (goal <= 1.05): {'met' if ratio <= 1.05 else 'NOT met'}")
+    print(
+        f"\nSRN/SN training-step ratio {ratio:.3f} (goal <= 1.05): {'met' if ratio <= 1.05 else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

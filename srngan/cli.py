@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from lightning.pytorch.cli import LightningCLI
 
+from srngan.commands.common import CommandError
 from srngan.data.datamodule import GANDataModule
 from srngan.training.module import GANModule
 
@@ -32,11 +33,16 @@ _USAGE = """usage: srngan <command> [options]
 
 commands:
   fit        train a GAN from a YAML config (LightningCLI): srngan fit --config configs/quickstart.yaml
-  validate / test / predict   the other LightningCLI sub-commands
-  print_config: use `srngan fit --config FILE --print_config`
+  sample     checkpoint -> PNG folder, .npz or grid:   srngan sample --ckpt CKPT --num-samples N --out PATH
+  evaluate   IS / FID / KID / Intra-FID / ND / eLhist: srngan evaluate --ckpt CKPT --metrics is,fid
+  export     standalone generator (torch.export):    srngan export --ckpt CKPT --out G.pt
+  (fit --print_config prints the resolved config)
 
 `srngan <command> --help` describes each command's options.
 """
+
+
+_TOOLS = ("sample", "evaluate", "export")
 
 
 class SRNGANCLI(LightningCLI):
@@ -79,8 +85,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(_USAGE)
         return
     try:
-        _build_cli(argv, run=True)
-    except (ValueError, FileNotFoundError) as err:
+        if argv[0] in _TOOLS:
+            import importlib
+
+            importlib.import_module(f"srngan.commands.{argv[0]}").main(argv[1:])
+        else:
+            _build_cli(argv, run=True)
+    except (ValueError, FileNotFoundError, CommandError) as err:
         # Bad input is a one-line message, not a traceback; SRNGAN_DEBUG=1 shows the traceback.
         if os.environ.get("SRNGAN_DEBUG"):
             raise

@@ -45,3 +45,19 @@ def fit_tiny(tmp_path: Path, *overrides: str) -> Path:
 @pytest.fixture
 def tiny_fit():
     return fit_tiny
+
+
+@pytest.fixture(scope="session")
+def inception_weights(tmp_path_factory):
+    """Seeded random Inception weights under the real file name, made once per test session."""
+    from inception_weights import make_random_inception_weights
+
+    return make_random_inception_weights(tmp_path_factory.mktemp("inception"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path, monkeypatch):
+    """Every test gets its own metric cache folder and no ambient Inception weights."""
+    monkeypatch.setenv("SRNGAN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("SRNGAN_INCEPTION_WEIGHTS", raising=False)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))

@@ -2,8 +2,8 @@
 
 import pytest
 import yaml
-
 from conftest import CONFIGS
+
 from srngan.cli import instantiate
 from srngan.nn._srn import _StableRankNorm
 
@@ -34,5 +34,11 @@ def test_config_instantiates(name):
         assert all(m.rank_ratio == cfg["model"]["rank_ratio"] for m in srn)
     if name in (f"{n}.yaml" for n in PAPER):
         # Appendix E.1 hyperparameters.
-        assert (hp.lr_g, hp.lr_d, tuple(hp.betas), hp.n_dis, hp.z_dim) == (2e-4, 2e-4, (0.0, 0.999), 5, 128)
+        assert (hp.lr_g, hp.lr_d, tuple(hp.betas), hp.n_dis, hp.z_dim) == (
+            2e-4,
+            2e-4,
+            (0.0, 0.999),
+            5,
+            128,
+        )
         assert hp.loss == ("wasserstein" if hp.regularizer == "wgan-gp" else "hinge")

@@ -35,7 +35,10 @@ def test_class_names_and_bounds():
         ShapesDataset(10, num_classes=21)
 
 
-@pytest.mark.parametrize(("name", "folder"), [("cifar10", "cifar-10-batches-py"), ("cifar100", "cifar-100-python"), ("celeba", "celeba")])
+@pytest.mark.parametrize(
+    ("name", "folder"),
+    [("cifar10", "cifar-10-batches-py"), ("cifar100", "cifar-100-python"), ("celeba", "celeba")],
+)
 def test_missing_real_dataset_is_a_one_line_error(tmp_path, name, folder):
     with pytest.raises(DatasetNotFoundError) as err:
         load_real_dataset(name, tmp_path, "train", 32, download=False)
@@ -44,7 +47,7 @@ def test_missing_real_dataset_is_a_one_line_error(tmp_path, name, folder):
 
 
 def test_missing_image_folder(tmp_path):
-    with pytest.raises(DatasetNotFoundError, match="image folder .* not found"):
+    with pytest.raises(DatasetNotFoundError, match=r"image folder .* not found"):
         load_real_dataset("imagefolder", tmp_path / "nope", "train", 32)
 
 
@@ -57,6 +60,7 @@ def test_image_folder_loads(tmp_path):
     dm = GANDataModule("imagefolder", root=str(tmp_path), batch_size=2, num_workers=0)
     assert dm.num_classes == 2
     x, y = next(iter(dm.train_dataloader()))
+    assert set(y.tolist()) <= {0, 1}
     assert x.shape == (2, 3, 32, 32)
     torch.testing.assert_close(x[:, 0], torch.ones(2, 32, 32))  # red -> +1 after [-1, 1] scaling
 

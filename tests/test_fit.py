@@ -4,8 +4,10 @@ import math
 
 import pytest
 import torch
+import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from conftest import CONFIGS
 from srngan.nn import stable_rank
 from srngan.training.callbacks import layer_spectra
 from srngan.training.module import GANModule
@@ -32,9 +34,13 @@ def test_fit_each_regularizer(tmp_path, tiny_fit, regularizer):
         assert all(math.isfinite(v) and v >= 0 for v in scalars["loss/penalty"])
     assert any(t.startswith("spectra/stable_rank/") for t in scalars)
     assert acc.Tags()["images"] == ["samples"]
-    assert sorted(p.name for p in (run / "samples").iterdir()) == ["gstep_0000002.png", "gstep_0000003.png"]
-    # Linear LR decay: lr = 2e-4 * (1 - g_step / 3) after each G step.
-    assert scalars["lr/g"] == pytest.approx([2e-4 * (1 - s / 3) for s in (1, 2, 3)])
+    assert sorted(p.name for p in (run / "samples").iterdir()) == [
+        "gstep_0000002.png",
+        "gstep_0000003.png",
+    ]
+    # Linear LR decay: lr = lr_0 * (1 - g_step / 3) after each G step.
+    lr_0 = yaml.safe_load((CONFIGS / "quickstart.yaml").read_text())["model"]["lr_g"]
+    assert scalars["lr/g"] == pytest.approx([lr_0 * (1 - s / 3) for s in (1, 2, 3)])
 
 
 def test_checkpoint_holds_g_step_and_resumable_state(tmp_path, tiny_fit):
@@ -81,8 +87,12 @@ def test_srn_bounds_stable_rank_and_none_does_not(tmp_path, tiny_fit):
     runs = {}
     for reg in ("srn", "none"):
         out = tmp_path / reg
-        run = tiny_fit(out, "--model.regularizer", reg, "--model.rank_ratio", "0.3", "--model.max_g_steps", "5")
-        runs[reg] = GANModule.load_from_checkpoint(run / "checkpoints" / "last.ckpt", map_location="cpu")
+        run = tiny_fit(
+            out, "--model.regularizer", reg, "--model.rank_ratio", "0.3", "--model.max_g_steps", "5"
+        )
+        runs[reg] = GANModule.load_from_checkpoint(
+            run / "checkpoints" / "last.ckpt", map_location="cpu"
+        )
     # One power iteration per step from a warm start keeps u, v near-exact; 1e-3 covers the rest.
     assert _srank_excess(runs["srn"]) <= 1e-3
     assert _srank_excess(runs["none"]) > 0.5  # random 8-channel layers sit well above 0.3 * 8

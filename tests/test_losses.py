@@ -22,16 +22,22 @@ def test_non_saturating():
     sp = torch.nn.functional.softplus
     assert float(loss.d_real(REAL)) == pytest.approx(float(sp(-REAL).mean()))
     assert float(loss.d_fake(FAKE)) == pytest.approx(float(torch.log1p(torch.exp(FAKE)).mean()))
-    assert float(loss.g(FAKE)) == pytest.approx(float(-torch.log(torch.sigmoid(FAKE)).mean()), rel=1e-6)
+    assert float(loss.g(FAKE)) == pytest.approx(
+        float(-torch.log(torch.sigmoid(FAKE)).mean()), rel=1e-6
+    )
 
 
 def test_wasserstein():
     loss = get_loss("wasserstein")
-    assert float(loss.d_real(REAL) + loss.d_fake(FAKE)) == pytest.approx(float(FAKE.mean() - REAL.mean()))
+    assert float(loss.d_real(REAL) + loss.d_fake(FAKE)) == pytest.approx(
+        float(FAKE.mean() - REAL.mean())
+    )
 
 
 def test_unknown_loss():
-    with pytest.raises(ValueError, match=r"unknown loss 'lsgan'; allowed: hinge, non-saturating, wasserstein"):
+    with pytest.raises(
+        ValueError, match=r"unknown loss 'lsgan'; allowed: hinge, non-saturating, wasserstein"
+    ):
         get_loss("lsgan")
 
 

@@ -63,7 +63,11 @@ def test_unsupported_resolution_lists_allowed():
 @pytest.mark.parametrize("name", ["sn", "srn"])
 def test_regularizer_injected_into_every_layer(name):
     d = apply_regularizer(ResNetDiscriminator(32, num_classes=3, base_channels=8), name)
-    layers = [m for m in d.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear, torch.nn.Embedding))]
+    layers = [
+        m
+        for m in d.modules()
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear, torch.nn.Embedding))
+    ]
     assert layers and all(parametrize.is_parametrized(m, "weight") for m in layers)
 
 
@@ -74,5 +78,7 @@ def test_penalty_regularizers_leave_weights_plain(name):
 
 
 def test_unknown_regularizer():
-    with pytest.raises(ValueError, match=r"unknown regularizer 'spectral'; allowed: none, sn, srn, wgan-gp, ortho"):
+    with pytest.raises(
+        ValueError, match=r"unknown regularizer 'spectral'; allowed: none, sn, srn, wgan-gp, ortho"
+    ):
         apply_regularizer(ResNetDiscriminator(32, base_channels=8), "spectral")

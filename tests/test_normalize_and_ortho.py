@@ -44,7 +44,9 @@ def test_embedding_is_normalized():
 
 
 def test_unknown_kind_lists_allowed():
-    with pytest.raises(ValueError, match=r"unknown normalization 'spectral'; allowed: none, sn, srn"):
+    with pytest.raises(
+        ValueError, match=r"unknown normalization 'spectral'; allowed: none, sn, srn"
+    ):
         normalize_modules(_model(), "spectral")
 
 
@@ -54,7 +56,9 @@ def test_ortho_penalty_matches_hand_computation():
     expected = 0.0
     for m in (model[0], model[2], model[5]):
         w = m.weight.detach()
-        w = (w.transpose(0, 1) if isinstance(m, nn.ConvTranspose2d) else w).reshape(w.shape[1] if isinstance(m, nn.ConvTranspose2d) else w.shape[0], -1)
+        w = (w.transpose(0, 1) if isinstance(m, nn.ConvTranspose2d) else w).reshape(
+            w.shape[1] if isinstance(m, nn.ConvTranspose2d) else w.shape[0], -1
+        )
         g = w @ w.T if w.shape[0] <= w.shape[1] else w.T @ w
         expected += float(((g - torch.eye(g.shape[0], dtype=g.dtype)) ** 2).sum())
     got = orthonormal_penalty(model, strength=0.5)

@@ -39,8 +39,12 @@ def test_worked_example_equation_5():
     r2 = 1 / math.sqrt(2)
     a = (math.sqrt(2) + 1) / 2
     b = (math.sqrt(2) + 1) / (2 * math.sqrt(2))
-    torch.testing.assert_close(w2, torch.diag(torch.tensor([1.0, r2, r2], dtype=torch.float64)), rtol=0, atol=1e-12)
-    torch.testing.assert_close(w3, torch.diag(torch.tensor([a, b, b], dtype=torch.float64)), rtol=0, atol=1e-12)
+    torch.testing.assert_close(
+        w2, torch.diag(torch.tensor([1.0, r2, r2], dtype=torch.float64)), rtol=0, atol=1e-12
+    )
+    torch.testing.assert_close(
+        w3, torch.diag(torch.tensor([a, b, b], dtype=torch.float64)), rtol=0, atol=1e-12
+    )
     for w in (w1, w2, w3):
         assert stable_rank(w) == pytest.approx(2.0, rel=1e-12)
     d1, d2, d3 = (torch.linalg.matrix_norm(eye - w) for w in (w1, w2, w3))
@@ -85,7 +89,9 @@ def test_no_feasible_perturbation_is_closer(shape, k):
             continue
         candidate = _with_singular_values(w, s)
         if trial % 2:  # also off the singular basis of w: a random rotation on the left
-            q, _ = torch.linalg.qr(torch.randn(w.shape[0], w.shape[0], generator=g, dtype=torch.float64))
+            q, _ = torch.linalg.qr(
+                torch.randn(w.shape[0], w.shape[0], generator=g, dtype=torch.float64)
+            )
             candidate = (q @ candidate.reshape(w.shape[0], -1)).reshape(w.shape)
         assert stable_rank(candidate) == pytest.approx(target, rel=1e-9)
         assert torch.linalg.vector_norm(w - candidate) >= best_dist - 1e-12

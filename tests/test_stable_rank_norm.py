@@ -164,7 +164,11 @@ def test_state_dict_round_trip():
     b.load_state_dict(a.state_dict())
     a.eval()
     b.eval()
-    assert set(a.state_dict()) >= {"parametrizations.weight.original", "parametrizations.weight.0._u", "parametrizations.weight.0._v"}
+    assert set(a.state_dict()) >= {
+        "parametrizations.weight.original",
+        "parametrizations.weight.0._u",
+        "parametrizations.weight.0._v",
+    }
     assert torch.equal(a.weight, b.weight)
 
 

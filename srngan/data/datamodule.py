@@ -71,6 +71,25 @@ class GANDataModule(L.LightningDataModule):
             return imagefolder_num_classes(self.root)
         return NUM_CLASSES[self.dataset_name]
 
+    def config(self) -> dict:
+        """The constructor arguments, stored in checkpoints so evaluation can rebuild the data."""
+        return {
+            "dataset": self.dataset_name, "root": str(self.root), "batch_size": self.batch_size,
+            "num_workers": self.num_workers, "download": self.download, "resolution": self.resolution,
+            "num_images": self.num_images, "num_procedural_classes": self.num_procedural_classes,
+            "seed": self.seed,
+        }  # fmt: skip
+
+    def reference_key(self, split: str = "train") -> dict:
+        """What real images a reference statistic is computed from (the transform included)."""
+        key = {"dataset": self.dataset_name, "split": split, "resolution": self.resolution,
+               "transform": "resize-centercrop-[-1,1]-uint8"}  # fmt: skip
+        if self.dataset_name == "procedural":
+            key.update(num_images=self.num_images, classes=self.num_procedural_classes, seed=self.seed)
+        if self.dataset_name == "imagefolder":
+            key.update(root=str(self.root.resolve()))
+        return key
+
     def make_dataset(self, split: str = "train") -> Dataset:
         """The dataset for ``split`` (``train`` or ``test``); procedural test uses another seed."""
         if self.dataset_name == "procedural":
@@ -78,7 +97,9 @@ class GANDataModule(L.LightningDataModule):
             return ShapesDataset(
                 self.num_images, self.num_procedural_classes, self.resolution, seed
             )
-        return load_real_dataset(self.dataset_name, self.root, split, self.resolution, self.download)
+        return load_real_dataset(
+            self.dataset_name, self.root, split, self.resolution, self.download
+        )
 
     def prepare_data(self) -> None:
         if self.download and self.dataset_name != "procedural":

@@ -61,7 +61,7 @@ def render_shapes(
     def u(lo: float, hi: float, *shape: int) -> Tensor:
         return lo + (hi - lo) * torch.rand(n, *shape, generator=generator)
 
-    radius = u(0.16, 0.30)
+    radius = u(0.22, 0.34)
     # Centres keep the whole shape inside the frame.
     cx, cy = radius + u(0.0, 1.0) * (1 - 2 * radius), radius + u(0.0, 1.0) * (1 - 2 * radius)
     angle = u(0.0, 2 * math.pi)

@@ -15,12 +15,27 @@ from torchvision import datasets, transforms
 DatasetName = Literal["procedural", "cifar10", "cifar100", "celeba", "imagefolder"]
 DATASETS: tuple[str, ...] = get_args(DatasetName)
 NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "celeba": 0}
-DEFAULT_RESOLUTION = {"procedural": 32, "cifar10": 32, "cifar100": 32, "celeba": 64, "imagefolder": 32}
+DEFAULT_RESOLUTION = {
+    "procedural": 32,
+    "cifar10": 32,
+    "cifar100": 32,
+    "celeba": 64,
+    "imagefolder": 32,
+}
 
 _HOW_TO_GET = {
-    "cifar10": ("cifar-10-batches-py", "https://www.cs.toronto.edu/~kriz/cifar.html (cifar-10-python.tar.gz)"),
-    "cifar100": ("cifar-100-python", "https://www.cs.toronto.edu/~kriz/cifar.html (cifar-100-python.tar.gz)"),
-    "celeba": ("celeba/img_align_celeba", "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html (img_align_celeba.zip and list_eval_partition.txt)"),
+    "cifar10": (
+        "cifar-10-batches-py",
+        "https://www.cs.toronto.edu/~kriz/cifar.html (cifar-10-python.tar.gz)",
+    ),
+    "cifar100": (
+        "cifar-100-python",
+        "https://www.cs.toronto.edu/~kriz/cifar.html (cifar-100-python.tar.gz)",
+    ),
+    "celeba": (
+        "celeba/img_align_celeba",
+        "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html (img_align_celeba.zip and list_eval_partition.txt)",
+    ),
 }
 
 
@@ -75,9 +90,13 @@ def load_real_dataset(
     train = split == "train"
     try:
         if name == "cifar10":
-            return datasets.CIFAR10(str(root), train=train, transform=image_transform(resolution), download=download)
+            return datasets.CIFAR10(
+                str(root), train=train, transform=image_transform(resolution), download=download
+            )
         if name == "cifar100":
-            return datasets.CIFAR100(str(root), train=train, transform=image_transform(resolution), download=download)
+            return datasets.CIFAR100(
+                str(root), train=train, transform=image_transform(resolution), download=download
+            )
         if name == "celeba":
             return datasets.CelebA(
                 str(root),

@@ -9,8 +9,8 @@ __all__ = [
     "ARCHITECTURES",
     "RESOLUTIONS",
     "ConditionalBatchNorm2d",
-    "Resolution",
     "ResNetDiscriminator",
     "ResNetGenerator",
+    "Resolution",
     "architecture_for",
 ]

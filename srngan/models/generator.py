@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -38,7 +40,7 @@ class ResNetGenerator(nn.Module):
         self.bottom = arch.bottom
         self.linear = _init(nn.Linear(z_dim, arch.bottom**2 * widths[0]))
         self.blocks = nn.ModuleList(
-            GBlock(cin, cout, num_classes) for cin, cout in zip(widths[:-1], widths[1:])
+            GBlock(cin, cout, num_classes) for cin, cout in itertools.pairwise(widths)
         )
         self.bn = nn.BatchNorm2d(widths[-1])
         self.to_rgb = _init(nn.Conv2d(widths[-1], 3, 3, padding=1))
@@ -51,7 +53,9 @@ class ResNetGenerator(nn.Module):
             h = block(h, y)
         return torch.tanh(self.to_rgb(F.relu(self.bn(h))))
 
-    def sample_latent(self, n: int, generator: torch.Generator | None = None, device=None) -> Tensor:
+    def sample_latent(
+        self, n: int, generator: torch.Generator | None = None, device=None
+    ) -> Tensor:
         """``n`` standard-normal latents."""
         return torch.randn(n, self.z_dim, generator=generator, device=device)
 

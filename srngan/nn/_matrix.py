@@ -11,7 +11,9 @@ def weight_to_matrix(weight: Tensor, dim: int = 0) -> Tensor:
     This is the reshape torch's ``spectral_norm`` uses (``dim=1`` for ConvTranspose weights).
     """
     if weight.ndim < 2:
-        raise ValueError(f"expected a weight with at least 2 dimensions, got shape {tuple(weight.shape)}")
+        raise ValueError(
+            f"expected a weight with at least 2 dimensions, got shape {tuple(weight.shape)}"
+        )
     if dim != 0:
         weight = weight.movedim(dim, 0)
     return weight.flatten(1)

@@ -85,9 +85,7 @@ class _StableRankNorm(nn.Module):
         # In-place updates keep the buffers shared with DataParallel replicas, as in torch's SN.
         for _ in range(n_power_iterations):
             self._u = F.normalize(torch.mv(weight_mat, self._v), dim=0, eps=self.eps, out=self._u)
-            self._v = F.normalize(
-                torch.mv(weight_mat.H, self._u), dim=0, eps=self.eps, out=self._v
-            )
+            self._v = F.normalize(torch.mv(weight_mat.H, self._u), dim=0, eps=self.eps, out=self._v)
 
     def forward(self, weight: Tensor) -> Tensor:
         if weight.ndim == 1:

@@ -150,7 +150,11 @@ def layer_spectra(network: nn.Module) -> dict[str, tuple[float, float]]:
     with eval_mode(network):
         for name, layer in network.named_modules():
             weight = getattr(layer, "weight", None)
-            if not isinstance(weight, torch.Tensor) or weight.ndim < 2 or "parametrizations" in name:
+            if (
+                not isinstance(weight, torch.Tensor)
+                or weight.ndim < 2
+                or "parametrizations" in name
+            ):
                 continue
             dim = 1 if isinstance(layer, nn.modules.conv._ConvTransposeNd) else 0
             out[name] = (spectral_norm_value(weight, dim), stable_rank(weight, dim))

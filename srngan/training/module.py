@@ -14,7 +14,12 @@ from torch.optim.lr_scheduler import LambdaLR
 from srngan.losses import LossName, get_loss
 from srngan.models import ResNetDiscriminator, ResNetGenerator
 from srngan.nn.stable_rank_norm import _check_arguments
-from srngan.regularizers import RegularizerName, apply_regularizer, check_regularizer, regularizer_penalty
+from srngan.regularizers import (
+    RegularizerName,
+    apply_regularizer,
+    check_regularizer,
+    regularizer_penalty,
+)
 from srngan.training.ema import make_ema, update_ema
 
 
@@ -95,7 +100,9 @@ class GANModule(L.LightningModule):
         self.automatic_optimization = False
         self.num_conditional_classes = num_classes if conditional else 0
         self.loss_fn = get_loss(loss)
-        self.generator = ResNetGenerator(resolution, z_dim, self.num_conditional_classes, g_channels)
+        self.generator = ResNetGenerator(
+            resolution, z_dim, self.num_conditional_classes, g_channels
+        )
         discriminator = ResNetDiscriminator(resolution, self.num_conditional_classes, d_channels)
         self.discriminator = apply_regularizer(discriminator, regularizer, rank_ratio)
         self.generator_ema = make_ema(self.generator) if ema_decay is not None else None
@@ -147,7 +154,9 @@ class GANModule(L.LightningModule):
         n = self._d_batch_size = real.shape[0]
         with torch.no_grad():
             fake_labels = self.sample_labels(n)
-            fake = self.generator(torch.randn(n, self.hparams.z_dim, device=self.device), fake_labels)
+            fake = self.generator(
+                torch.randn(n, self.hparams.z_dim, device=self.device), fake_labels
+            )
         both_labels = None if labels is None else torch.cat([labels, fake_labels])
         # One forward over real and fake: one power iteration per D step, as with one batch.
         logits = self.discriminator(torch.cat([real, fake]), both_labels)
@@ -155,8 +164,13 @@ class GANModule(L.LightningModule):
         loss_fake = self.loss_fn.d_fake(logits[n:])
         loss = loss_real + loss_fake
         penalty = regularizer_penalty(
-            self.hparams.regularizer, self.discriminator, real, fake, labels,
-            self.hparams.gp_weight, self.hparams.ortho_strength,
+            self.hparams.regularizer,
+            self.discriminator,
+            real,
+            fake,
+            labels,
+            self.hparams.gp_weight,
+            self.hparams.ortho_strength,
         )
         if penalty is not None:
             loss = loss + penalty
@@ -192,7 +206,9 @@ class GANModule(L.LightningModule):
             return
         metrics = {**d_means, "loss/g": g_loss}
         # Mean over processes (a collective: every rank calls it), then rank 0's loggers write.
-        metrics = {k: float(self.trainer.strategy.reduce(v, reduce_op="mean")) for k, v in metrics.items()}
+        metrics = {
+            k: float(self.trainer.strategy.reduce(v, reduce_op="mean")) for k, v in metrics.items()
+        }
         opt_g, opt_d = self.optimizers()
         metrics["lr/g"] = opt_g.param_groups[0]["lr"]
         metrics["lr/d"] = opt_d.param_groups[0]["lr"]
@@ -218,6 +234,10 @@ class GANModule(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["srngan"] = {"g_step": self.g_step, "d_steps_since_g": self._d_steps_since_g}
+        datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        if datamodule is not None and hasattr(datamodule, "config"):
+            # Lets `srngan evaluate --ckpt` rebuild the real data the model was trained on.
+            checkpoint["srngan_data"] = datamodule.config()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         state = checkpoint.get("srngan", {})

@@ -1,0 +1,84 @@
+"""Shared pieces of the tool commands: checkpoint loading with one-line errors, atomic outputs."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+
+
+class CommandError(Exception):
+    """A user-facing error: printed as one line, exit status 2."""
+
+
+def pick_device(name: str | None) -> torch.device:
+    if name in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
+        raise CommandError(f"unknown device {name!r}; allowed: cpu, cuda, cuda:N, auto")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise CommandError(f"device {name!r} requested but CUDA is not available; use --device cpu")
+    return torch.device(name)
+
+
+def load_checkpoint(path: str | os.PathLike):
+    """``(GANModule on CPU in eval mode, raw checkpoint dict)``; one-line errors for bad files.
+
+    Checkpoints from GPU or DDP runs load on CPU (``map_location="cpu"``).
+    """
+    from srngan.training.module import GANModule
+
+    path = Path(path)
+    if not path.is_file():
+        raise CommandError(f"checkpoint {path} not found")
+    try:
+        raw = torch.load(path, map_location="cpu", weights_only=False)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as err:
+        raise CommandError(f"checkpoint {path} is unreadable (truncated or corrupt): {err}") from err
+    if not isinstance(raw, dict) or "srngan" not in raw or "state_dict" not in raw:
+        raise CommandError(f"{path} is not an srngan checkpoint (no generator state from `srngan fit`)")
+    try:
+        model = GANModule(**raw.get("hyper_parameters", {}))
+        model.load_state_dict(raw["state_dict"])
+    except (TypeError, RuntimeError, ValueError) as err:
+        raise CommandError(f"checkpoint {path} does not match this srngan version: {err}") from err
+    model.on_load_checkpoint(raw)
+    return model.eval(), raw
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike, is_dir: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success rename it into place, else delete it.
+
+    A failure (or Ctrl-C) therefore never leaves a partial file or folder at ``path``.
+    """
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        if is_dir:
+            tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp"))
+        else:
+            fd, name = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
+            os.close(fd)
+            tmp = Path(name)
+    except OSError as err:
+        raise CommandError(f"cannot write to {parent}: {err.strerror or err}") from err
+    try:
+        yield tmp
+        if is_dir and path.is_dir():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,198 @@
+"""Everything one evaluation computes, for the training callback and ``srngan evaluate`` alike.
+
+Pure torch: it receives the generator, discriminator and datasets, never the training objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+from torch.utils.data import Dataset
+
+from srngan.evaluation.evaluator import EvalSettings, Evaluator
+from srngan.evaluation.sampling import generate_samples
+from srngan.metrics import keys
+from srngan.metrics.elhist import elhist_from_samples, percentile_95
+from srngan.metrics.inception import extract_features, load_inception
+from srngan.metrics.neural_divergence import neural_divergence
+
+Generate = Callable[[Tensor, Tensor | None], Tensor]
+
+
+@dataclass
+class RunSettings(EvalSettings):
+    """:class:`EvalSettings` plus the extractor and the settings of ND and eLhist."""
+
+    extractor: str = "inception"  # or "domain" (procedural data only)
+    inception_weights: str | None = None
+    download_weights: bool = False
+    nd_iterations: int = 100_000
+    nd_eval_samples: int = 1_000_000
+    elhist_pairs: int = 2000
+    elhist_noise_std: float = 0.01
+    dataset_key: dict = field(default_factory=dict)  # what the reference data is (cache key)
+
+
+def build_extractor(settings: RunSettings, num_classes: int, resolution: int, device) -> tuple[Callable, int, int, dict]:
+    """``(extractor, feature_dim, logit_dim, cache_key_fields)`` for the settings' extractor."""
+    if settings.extractor == "inception":
+        net = load_inception(settings.inception_weights, settings.download_weights).to(device)
+        return (lambda x: extract_features(net, x)), 2048, 1008, {"extractor": "inception-v3-compat", "weights": net.weights_digest}
+    if settings.extractor == "domain":
+        from srngan.metrics.domain import load_domain_classifier
+
+        if num_classes < 2:
+            raise ValueError("the domain extractor needs the labelled procedural dataset")
+        net = load_domain_classifier(num_classes, resolution).to(device)
+        return (lambda x: net(x)), 128, num_classes, {"extractor": "domain", "classes": num_classes, "size": resolution}
+    raise ValueError(f"unknown extractor {settings.extractor!r}; allowed: inception, domain")
+
+
+class MetricRunner:
+    """Computes the configured metrics of a generator (and its discriminator) against real data.
+
+    Args:
+        settings: which metrics and how many samples.
+        train_data: real training images (FID / KID / Intra-FID reference, eLhist real samples).
+        heldout_data: held-out real images for Neural Divergence (paper: the test set).
+        num_classes: classes of a conditional generator (0: unconditional).
+        z_dim, resolution: the generator's latent size and image side.
+    """
+
+    def __init__(
+        self,
+        settings: RunSettings,
+        train_data: Dataset,
+        heldout_data: Dataset | None,
+        num_classes: int,
+        z_dim: int,
+        resolution: int,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        self.settings = settings
+        self.train_data = train_data
+        self.heldout_data = heldout_data
+        self.num_classes = num_classes
+        self.z_dim = z_dim
+        self.resolution = resolution
+        self.device = torch.device(device)
+        self._evaluator: Evaluator | None = None
+
+    @property
+    def evaluator(self) -> Evaluator:
+        if self._evaluator is None:
+            s = self.settings
+            extractor, dim, logits, extractor_key = build_extractor(s, self.num_classes, self.resolution, self.device)
+            key = None if not s.dataset_key else {**s.dataset_key, **extractor_key}
+            self._evaluator = Evaluator(extractor, dim, logits, self.train_data, s, key, self.num_classes, self.device)
+        return self._evaluator
+
+    def run(self, generate: Generate, discriminator: nn.Module | None = None) -> tuple[dict[str, float], dict[str, Tensor]]:
+        """``(scalar results, eLhist arrays)``; ``generate(z, labels)`` gives images in [-1, 1]."""
+        s, wants = self.settings, set(self.settings.metrics)
+        results: dict[str, float] = {}
+        if wants & {"is", "fid", "kid", "intra_fid"}:
+            summary = self.evaluator.summarize_generator(generate, self.z_dim)
+            found = self.evaluator.metrics_of(summary)
+            if s.extractor == "domain":
+                found = _domain_names(found, summary)
+            results.update(found)
+        arrays: dict[str, Tensor] = {}
+        if "nd" in wants:
+            results[keys.KEY_ND] = self.neural_divergence(generate)
+        if "elhist" in wants and discriminator is not None:
+            arrays = self.elhist(generate, discriminator)
+            results.update({f"elhist_{k}_p95": percentile_95(v) for k, v in arrays.items()})
+        return results, arrays
+
+    # ------------------------------------------------------------------ samplers
+    def _real_sampler(self, data: Dataset, seed: int) -> Callable[..., tuple[Tensor, Tensor]]:
+        g = torch.Generator().manual_seed(seed)
+        labels = None
+
+        def sample(n: int, classes: Tensor | None = None) -> tuple[Tensor, Tensor]:
+            nonlocal labels
+            if classes is None:
+                idx = torch.randint(len(data), (n,), generator=g)
+            else:
+                if labels is None:
+                    labels = torch.tensor([int(data[i][1]) for i in range(len(data))])
+                idx = torch.stack([_pick(labels == c, g) for c in classes.tolist()])
+            items = [data[int(i)] for i in idx]
+            return torch.stack([x for x, _ in items]), torch.tensor([int(y) for _, y in items])
+
+        return sample
+
+    def _fake_sampler(self, generate: Generate, seed: int) -> Callable[..., Tensor]:
+        g = torch.Generator().manual_seed(seed)
+
+        def sample(n: int, classes: Tensor | None = None) -> Tensor:
+            z = torch.randn(n, self.z_dim, generator=g).to(self.device)
+            if self.num_classes and classes is None:
+                classes = torch.randint(self.num_classes, (n,), generator=g)
+            y = None if classes is None or not self.num_classes else classes.to(self.device)
+            with torch.no_grad():
+                return generate(z, y)
+
+        return sample
+
+    # ------------------------------------------------------------------ metrics
+    def neural_divergence(self, generate: Generate) -> float:
+        s = self.settings
+        data = self.heldout_data if self.heldout_data is not None else self.train_data
+        real = self._real_sampler(data, s.seed + 1)
+        fake = self._fake_sampler(generate, s.seed + 2)
+        return neural_divergence(
+            lambda n: fake(n), lambda n: real(n)[0], self.resolution, s.nd_iterations,
+            128, s.nd_eval_samples, self.device, s.seed,
+        )  # fmt: skip
+
+    def elhist(self, generate: Generate, discriminator: nn.Module) -> dict[str, Tensor]:
+        s = self.settings
+        real = self._real_sampler(self.train_data, s.seed + 3)
+        fake = self._fake_sampler(generate, s.seed + 4)
+        g = torch.Generator().manual_seed(s.seed + 5)
+        out: dict[str, list[Tensor]] = {}
+        was_training = discriminator.training
+        discriminator.eval()  # no power-iteration or BN updates while measuring
+        try:
+            for start in range(0, s.elhist_pairs, 250):
+                n = min(250, s.elhist_pairs - start)
+                classes = torch.randint(self.num_classes, (n,), generator=g) if self.num_classes else None
+                ra, rb = real(n, classes)[0], real(n, classes)[0]
+                fa, fb = fake(n, classes), fake(n, classes)
+                labels = None if classes is None else classes.to(self.device)
+                part = elhist_from_samples(
+                    discriminator, ra.to(self.device), rb.to(self.device), fa, fb, labels, s.elhist_noise_std
+                )
+                for k, v in part.items():
+                    out.setdefault(k, []).append(v.cpu())
+        finally:
+            discriminator.train(was_training)
+        return {k: torch.cat(v) for k, v in out.items()}
+
+
+def _pick(mask: Tensor, g: torch.Generator) -> Tensor:
+    candidates = mask.nonzero().squeeze(1)
+    if candidates.numel() == 0:
+        raise ValueError("a class has no real images for conditional eLhist pairs")
+    return candidates[torch.randint(candidates.numel(), (1,), generator=g)][0]
+
+
+def _domain_names(found: dict[str, float], summary) -> dict[str, float]:
+    """Domain-classifier results under their own names: never reported as Inception metrics."""
+    renamed = {
+        keys.KEY_FID: keys.KEY_DOMAIN_FID,
+        keys.KEY_IS_MEAN: keys.KEY_DOMAIN_IS,
+        keys.KEY_IS_STD: "domain_is_std",
+        keys.KEY_KID_MEAN: "domain_kid_mean",
+        keys.KEY_KID_STD: "domain_kid_std",
+        keys.KEY_INTRA_FID: "domain_intra_fid",
+    }
+    out = {renamed[k]: v for k, v in found.items()}
+    if summary.correct is not None and summary.correct[1] > 0:
+        out[keys.KEY_DOMAIN_ACCURACY] = float(summary.correct[0] / summary.correct[1])
+    return out

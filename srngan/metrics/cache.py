@@ -1,0 +1,55 @@
+"""On-disk cache of reference (real-data) statistics, keyed by everything they depend on.
+
+Entries are written to a temporary file in the cache folder and renamed into place, so a crash
+or a concurrent writer never leaves a truncated entry; a second evaluation loads instead of
+recomputing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+CACHE_ENV = "SRNGAN_CACHE"
+
+
+def cache_dir() -> Path:
+    """``$SRNGAN_CACHE``, else ``~/.cache/srngan``."""
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "srngan")
+
+
+def cache_key(**fields: Any) -> str:
+    """A stable short hash of the keyword fields (dataset, split, transform, weights, count...)."""
+    text = json.dumps(fields, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def atomic_save(obj: Any, path: str | os.PathLike) -> None:
+    """``torch.save`` to a temporary file beside ``path``, then rename over it (atomic on POSIX)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def cached(name: str, key: str, compute: Callable[[], Any], folder: Path | None = None) -> tuple[Any, bool]:
+    """``(value, hit)``: the entry ``name-key`` from the cache, else ``compute()`` stored there."""
+    path = (folder or cache_dir()) / f"{name}-{key}.pt"
+    if path.is_file():
+        return torch.load(path, map_location="cpu", weights_only=False), True
+    value = compute()
+    atomic_save(value, path)
+    return value, False

@@ -1,0 +1,113 @@
+"""Run evaluation metrics every N generator steps during ``fit`` (all ranks take part)."""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.loggers import TensorBoardLogger
+
+from srngan.evaluation.runner import MetricRunner, RunSettings
+from srngan.metrics.elhist import plot_elhist
+from srngan.training.callbacks import _every, run_dir
+from srngan.training.module import GANModule
+
+
+class MetricsCallback(Callback):
+    """Evaluates the generator (EMA when kept) every ``every_n_g_steps`` and at the end of training.
+
+    Scalars go to the loggers as ``metrics/<key>`` at the G-step, eLhist arrays to TensorBoard
+    histograms and ``elhist/gstep_N.png``, and every result to ``metrics.jsonl`` in the run folder.
+    Sampling is sharded across DDP ranks; the result equals a single-process run for the seed.
+
+    Args:
+        every_n_g_steps: interval in G-steps (0: only at the end).
+        metrics: any of ``is, fid, kid, intra_fid, nd, elhist``.
+        extractor: ``inception`` (torch-fidelity's Inception-v3) or ``domain`` (the procedural
+            dataset's classifier: reported as ``domain_*``, never as Inception metrics).
+        num_samples / num_is_samples / num_real: generated images for FID, KID and Intra-FID;
+            for IS; real reference images (paper: 5000, 50000, 10000).
+        inception_weights: path of ``weights-inception-2015-12-05-6726825d.pth``.
+        download_weights: allow downloading the Inception weights.
+        nd_iterations / nd_eval_samples: Neural Divergence critic steps and scored samples.
+        elhist_pairs: sample pairs for the eLhist histograms (paper: 2000).
+        at_train_end: also evaluate when training ends.
+    """
+
+    def __init__(
+        self,
+        every_n_g_steps: int = 5000,
+        metrics: list[str] | None = None,
+        extractor: Literal["inception", "domain"] = "inception",
+        num_samples: int = 5000,
+        num_is_samples: int = 50000,
+        num_real: int = 10000,
+        kid_subsets: int = 100,
+        kid_subset_size: int = 1000,
+        batch_size: int = 100,
+        seed: int = 0,
+        inception_weights: str | None = None,
+        download_weights: bool = False,
+        nd_iterations: int = 100_000,
+        nd_eval_samples: int = 1_000_000,
+        elhist_pairs: int = 2000,
+        use_ema: bool = True,
+        at_train_end: bool = True,
+    ) -> None:
+        self.every_n_g_steps = every_n_g_steps
+        self.settings = RunSettings(
+            metrics=tuple(metrics or ("is", "fid")), num_samples=num_samples, num_is_samples=num_is_samples,
+            num_real=num_real, kid_subsets=kid_subsets, kid_subset_size=kid_subset_size,
+            batch_size=batch_size, seed=seed, extractor=extractor, inception_weights=inception_weights,
+            download_weights=download_weights, nd_iterations=nd_iterations, nd_eval_samples=nd_eval_samples,
+            elhist_pairs=elhist_pairs,
+        )  # fmt: skip
+        self.use_ema = use_ema
+        self.at_train_end = at_train_end
+        self._runner: MetricRunner | None = None
+        self._last_g_step = -1
+        self.history: list[dict] = []
+
+    def _make_runner(self, trainer: L.Trainer, module: GANModule) -> MetricRunner:
+        dm = trainer.datamodule
+        self.settings.dataset_key = dm.reference_key("train")
+        heldout = dm.make_dataset("test") if "nd" in self.settings.metrics else None
+        return MetricRunner(
+            self.settings, dm.make_dataset("train"), heldout, module.num_conditional_classes,
+            module.hparams.z_dim, module.hparams.resolution, module.device,
+        )  # fmt: skip
+
+    def on_train_batch_end(self, trainer, pl_module: GANModule, outputs, batch, batch_idx) -> None:
+        if _every(pl_module, self.every_n_g_steps):
+            self.evaluate(trainer, pl_module)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: GANModule) -> None:
+        if self.at_train_end and self._last_g_step != pl_module.g_step:
+            self.evaluate(trainer, pl_module)
+
+    @torch.no_grad()
+    def evaluate(self, trainer: L.Trainer, module: GANModule) -> dict[str, float]:
+        if self._runner is None:
+            self._runner = self._make_runner(trainer, module)
+        self._last_g_step = module.g_step
+        results, arrays = self._runner.run(
+            lambda z, y: module.generate(z, y, self.use_ema), module.discriminator
+        )
+        record = {"g_step": module.g_step, **results}
+        self.history.append(record)
+        if trainer.is_global_zero:
+            for logger in trainer.loggers:
+                logger.log_metrics({f"metrics/{k}": v for k, v in results.items()}, step=module.g_step)
+                if arrays and isinstance(logger, TensorBoardLogger):
+                    for kind, values in arrays.items():
+                        logger.experiment.add_histogram(f"elhist/{kind}", values, module.g_step)
+            folder = run_dir(trainer)
+            folder.mkdir(parents=True, exist_ok=True)
+            if arrays:
+                plot_elhist({f"g_step {module.g_step}": arrays}, folder / "elhist" / f"gstep_{module.g_step:07d}.png")
+            with open(folder / "metrics.jsonl", "a") as f:
+                f.write(json.dumps(record) + "\n")
+        return results

@@ -1,0 +1,220 @@
+"""Evaluation pipeline: torch-fidelity parity, offline errors, caching, sharding, ND, eLhist."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from srngan.data import ShapesDataset
+from srngan.evaluation import EvalSettings, Evaluator, generate_samples
+from srngan.evaluation.features import summarize
+from srngan.metrics import keys, statistics_to_fid
+from srngan.metrics.elhist import elhist_from_samples, plot_elhist
+from srngan.metrics.inception import (
+    WEIGHTS_FILE,
+    InceptionWeightsNotFoundError,
+    extract_features,
+    load_inception,
+    quantize_images,
+)
+from srngan.metrics.neural_divergence import neural_divergence
+
+
+class _Uint8(Dataset):
+    def __init__(self, images):
+        self.images = images
+
+    def __len__(self):
+        return self.images.shape[0]
+
+    def __getitem__(self, i):
+        return self.images[i]
+
+
+def test_inception_metrics_match_torch_fidelity(inception_weights):
+    import torch_fidelity
+
+    fake = ShapesDataset(120, 10, seed=1).images
+    real = ShapesDataset(150, 10, seed=2).images
+    ref = torch_fidelity.calculate_metrics(
+        input1=_Uint8(fake), input2=_Uint8(real), isc=True, fid=True, kid=True, kid_subsets=10,
+        kid_subset_size=100, feature_extractor_weights_path=str(inception_weights), cuda=False,
+        cache=False, verbose=False, batch_size=40,
+    )  # fmt: skip
+    net = load_inception(inception_weights)
+
+    def batches(images):
+        for s in range(0, images.shape[0], 25):
+            yield torch.arange(s, min(s + 25, images.shape[0])), images[s : s + 25], None
+
+    extractor = lambda x: extract_features(net, x)  # noqa: E731
+    gen = summarize(batches(fake), extractor, 2048, 120, num_is=120, num_features=120)
+    ref_summary = summarize(batches(real), extractor, 2048, 150, num_features=150)
+    ours_is = gen.inception_score.compute()
+    ours_fid = statistics_to_fid(ref_summary.stats, gen.stats)
+    from srngan.metrics import features_to_kid
+
+    ours_kid = features_to_kid(ref_summary.features, gen.features, subsets=10, subset_size=100)
+    # Same network and inputs, float32 features in both. IS: float64 softmax sums in another
+    # order -> 1e-4 leaves room for float32 logits from different batch sizes. FID: our float64
+    # statistics and eigvalsh against numpy's float64 cov and general eig -> 1e-5. KID: same
+    # subsets; torch-fidelity's float32 kernels vs our float64 -> 1e-5.
+    assert ours_is[keys.KEY_IS_MEAN] == pytest.approx(ref[keys.KEY_IS_MEAN], rel=1e-4)
+    assert ours_fid == pytest.approx(ref[keys.KEY_FID], rel=1e-5)
+    assert ours_kid[keys.KEY_KID_MEAN] == pytest.approx(ref[keys.KEY_KID_MEAN], rel=1e-5)
+    assert ours_is[keys.KEY_IS_MEAN] > 1.5  # the random net's logits are informative
+
+
+def test_missing_inception_weights_is_a_one_line_error(tmp_path):
+    with pytest.raises(InceptionWeightsNotFoundError) as err:
+        load_inception()
+    msg = str(err.value)
+    assert "\n" not in msg and WEIGHTS_FILE in msg and "--inception-weights" in msg
+    with pytest.raises(InceptionWeightsNotFoundError, match="not found at"):
+        load_inception(tmp_path / "nope.pth")
+
+
+def test_weights_resolved_from_environment(monkeypatch, inception_weights):
+    monkeypatch.setenv("SRNGAN_INCEPTION_WEIGHTS", str(inception_weights))
+    assert load_inception().weights_digest
+
+
+def test_quantization_rule():
+    x = torch.tensor([-1.0, -0.999, 0.0, 0.5, 1.0, 1.5, -2.0])
+    assert quantize_images(x).tolist() == [0, 0, 128, 191, 255, 255, 0]
+    u = torch.arange(256, dtype=torch.uint8)
+    assert torch.equal(quantize_images(u.float() / 127.5 - 1), u)  # uint8 -> [-1, 1] -> uint8 is exact
+
+
+class _PixelExtractor(nn.Module):
+    """A cheap deterministic extractor for pipeline tests: random projections of pooled pixels."""
+
+    def __init__(self):
+        super().__init__()
+        g = torch.Generator().manual_seed(0)
+        self.proj = torch.randn(3 * 8 * 8, 16, generator=g)
+        self.cls = torch.randn(16, 10, generator=g)
+
+    def forward(self, images):
+        x = torch.nn.functional.avg_pool2d(images.float() / 255, 4).flatten(1)
+        f = torch.tanh(x @ self.proj)
+        return f, 3 * f @ self.cls
+
+
+def _generate(z, labels):
+    # A deterministic "generator": images from the latent (and label) only.
+    base = torch.tanh(z[:, :3, None, None].repeat(1, 1, 32, 32) + 0.1 * torch.arange(32.0).view(1, 1, 1, 32) / 32)
+    if labels is not None:
+        base = base + 0.05 * labels.view(-1, 1, 1, 1)
+    return base.clamp(-1, 1)
+
+
+def _evaluator(batch_size, metrics=("is", "fid", "intra_fid", "kid"), key=None, num_real=100):
+    real = ShapesDataset(100, 10, seed=5)
+    settings = EvalSettings(metrics=metrics, num_samples=90, num_is_samples=120, num_real=num_real,
+                            kid_subsets=3, kid_subset_size=20, batch_size=batch_size)  # fmt: skip
+    return Evaluator(_PixelExtractor(), 16, 10, real, settings, key, num_classes=10)
+
+
+def test_results_independent_of_batch_size():
+    a = _evaluator(7).evaluate(_generate, z_dim=8)
+    b = _evaluator(64).evaluate(_generate, z_dim=8)
+    assert a.keys() == b.keys() >= {keys.KEY_FID, keys.KEY_IS_MEAN, keys.KEY_INTRA_FID, keys.KEY_KID_MEAN}
+    for k in a:
+        assert a[k] == pytest.approx(b[k], rel=1e-9, abs=1e-12)  # float64 sums, reordered
+
+
+def test_intra_fid_is_mean_of_class_fids():
+    ev = _evaluator(50, metrics=("intra_fid",))
+    gen = ev.summarize_generator(_generate, 8)
+    ref = ev.reference()
+    manual = [statistics_to_fid(ref.per_class[c], gen.per_class[c]) for c in range(10)]
+    assert ev.metrics_of(gen)[keys.KEY_INTRA_FID] == pytest.approx(sum(manual) / 10, rel=1e-9)
+
+
+def test_reference_statistics_cache_hit_and_miss(tmp_path):
+    key = {"dataset": "procedural-test"}
+    first = _evaluator(50, key=key)
+    stats = first.reference()
+    assert first.reference_cache_hit is False
+    assert len(list((tmp_path / "cache").glob("reference-stats-*.pt"))) == 1
+    second = _evaluator(50, key=key)
+    again = second.reference()
+    assert second.reference_cache_hit is True
+    torch.testing.assert_close(again.stats.outer, stats.stats.outer, rtol=0, atol=0)
+    third = _evaluator(50, key=key, num_real=80)  # another sample count: another entry
+    third.reference()
+    assert third.reference_cache_hit is False
+
+
+def test_sharded_sampling_equals_single_process():
+    whole = list(generate_samples(_generate, 700, 8, 10, seed=3, batch_size=100))
+    shards = [b for r in range(3) for b in generate_samples(_generate, 700, 8, 10, seed=3, batch_size=64, rank=r, world_size=3)]
+    cat = lambda bs, f: torch.cat([f(b) for b in bs])  # noqa: E731
+    order = torch.argsort(cat(shards, lambda b: b.indices))
+    assert torch.equal(cat(whole, lambda b: b.indices), torch.arange(700))
+    assert torch.equal(cat(shards, lambda b: b.images)[order], cat(whole, lambda b: b.images))
+    assert torch.equal(cat(shards, lambda b: b.labels)[order], cat(whole, lambda b: b.labels))
+
+
+def test_unknown_metric_lists_allowed():
+    with pytest.raises(ValueError, match="unknown metric.*fidd.*allowed: is, fid, kid"):
+        _evaluator(10, metrics=("fidd",))
+
+
+def test_neural_divergence_ranks_copy_above_noise():
+    data = ShapesDataset(2000, 10, seed=0)
+    held = ShapesDataset(2000, 10, seed=1)
+    g = torch.Generator().manual_seed(0)
+
+    def sampler(ds):
+        return lambda n: torch.stack([ds[int(i)][0] for i in torch.randint(len(ds), (n,), generator=g)])
+
+    noise = lambda n: torch.rand(n, 3, 32, 32, generator=g) * 2 - 1  # noqa: E731
+    copy_score = neural_divergence(sampler(data), sampler(held), iterations=60, eval_samples=512)
+    noise_score = neural_divergence(noise, sampler(held), iterations=60, eval_samples=512)
+    assert copy_score > noise_score + 0.1  # a critic separates noise from data, not data from data
+
+
+class _LinearD(nn.Module):
+    def __init__(self, w):
+        super().__init__()
+        self.w = nn.Parameter(w)
+
+    def forward(self, x, y=None):
+        return x.flatten(1) @ self.w
+
+
+def test_elhist_of_linear_discriminator_matches_analytic_range(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    w = torch.randn(3 * 8 * 8, generator=g, dtype=torch.float64)
+    d = _LinearD(w)
+    real_a, real_b = torch.randn(2, 200, 3, 8, 8, generator=g, dtype=torch.float64)
+    fake_a = real_a + 0.3 * w.view(1, 3, 8, 8)  # differences parallel to w: ratio exactly ||w||
+    fake_b = torch.randn(200, 3, 8, 8, generator=g, dtype=torch.float64)
+    out = elhist_from_samples(d, real_a, real_b, fake_a, fake_b, noise_std=0.01)
+    norm = float(w.norm())
+    # |<w, a - b>| / ||a - b|| lies in [0, ||w||] (Cauchy-Schwarz); the gradient of <w, x> is w.
+    for kind in ("real_real", "fake_fake"):
+        assert (out[kind] >= 0).all() and (out[kind] <= norm * (1 + 1e-12)).all()
+    torch.testing.assert_close(out["real_fake"], torch.full((200,), norm, dtype=torch.float64))
+    torch.testing.assert_close(out["grad_real"], torch.full((200,), norm, dtype=torch.float64))
+    png = plot_elhist({"run A": out, "run B": {k: v * 0.5 for k, v in out.items()}}, tmp_path / "e.png")
+    assert png.stat().st_size > 1000
+
+
+def test_domain_classifier_is_accurate_and_deterministic():
+    from srngan.metrics.domain import load_domain_classifier, train_domain_classifier
+
+    net = load_domain_classifier(10)
+    test = ShapesDataset(500, 10, seed=10_000)
+    _, logits = net(test.images)
+    accuracy = float((logits.argmax(1) == test.labels).float().mean())
+    assert accuracy > 0.9
+    small = ShapesDataset(256, 10, seed=0)
+    a = train_domain_classifier(small.images, small.labels, 10, epochs=1)
+    b = train_domain_classifier(small.images, small.labels, 10, epochs=1)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    assert not math.isnan(accuracy)
