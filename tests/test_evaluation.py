@@ -33,38 +33,69 @@ class _Uint8(Dataset):
         return self.images[i]
 
 
-def test_inception_metrics_match_torch_fidelity(inception_weights):
+class _Batches:
+    def __init__(self, images, size=25):
+        self.images, self.size = images, size
+
+    def __iter__(self):
+        n = self.images.shape[0]
+        for s in range(0, n, self.size):
+            yield torch.arange(s, min(s + self.size, n)), self.images[s : s + self.size], None
+
+
+def _side_by_side(weights, n_fake, n_real, kid_subset_size):
+    """torch-fidelity's calculate_metrics and srngan's pipeline on the same uint8 images."""
     import torch_fidelity
 
-    fake = ShapesDataset(120, 10, seed=1).images
-    real = ShapesDataset(150, 10, seed=2).images
+    from srngan.metrics import features_to_fid, features_to_kid
+
+    fake = ShapesDataset(n_fake, 10, seed=1).images
+    real = ShapesDataset(n_real, 10, seed=2).images
     ref = torch_fidelity.calculate_metrics(
         input1=_Uint8(fake), input2=_Uint8(real), isc=True, fid=True, kid=True, kid_subsets=10,
-        kid_subset_size=100, feature_extractor_weights_path=str(inception_weights), cuda=False,
-        cache=False, verbose=False, batch_size=40,
+        kid_subset_size=kid_subset_size, feature_extractor_weights_path=str(weights), cuda=False,
+        cache=False, verbose=False, batch_size=40, save_cpu_ram=True,
     )  # fmt: skip
-    net = load_inception(inception_weights)
-
-    def batches(images):
-        for s in range(0, images.shape[0], 25):
-            yield torch.arange(s, min(s + 25, images.shape[0])), images[s : s + 25], None
-
+    net = load_inception(weights)
     extractor = lambda x: extract_features(net, x)  # noqa: E731
-    gen = summarize(batches(fake), extractor, 2048, 120, num_is=120, num_features=120)
-    ref_summary = summarize(batches(real), extractor, 2048, 150, num_features=150)
-    ours_is = gen.inception_score.compute()
-    ours_fid = statistics_to_fid(ref_summary.stats, gen.stats)
-    from srngan.metrics import features_to_kid
+    gen = summarize(_Batches(fake), extractor, 2048, n_fake, num_is=n_fake, num_features=n_fake)
+    real_summary = summarize(_Batches(real), extractor, 2048, n_real, num_features=n_real)
+    ours = {
+        **gen.inception_score.compute(),
+        keys.KEY_FID: statistics_to_fid(real_summary.stats, gen.stats),
+        # torch-fidelity draws subsets of input1 (generated) first, then of input2 (real).
+        **features_to_kid(
+            gen.features, real_summary.features, subsets=10, subset_size=kid_subset_size
+        ),
+        "gram_fid": features_to_fid(real_summary.features, gen.features),
+    }
+    return ours, ref
 
-    ours_kid = features_to_kid(ref_summary.features, gen.features, subsets=10, subset_size=100)
-    # Same network and inputs, float32 features in both. IS: float64 softmax sums in another
-    # order -> 1e-4 leaves room for float32 logits from different batch sizes. FID: our float64
-    # statistics and eigvalsh against numpy's float64 cov and general eig -> 1e-5. KID: same
-    # subsets; torch-fidelity's float32 kernels vs our float64 -> 1e-5.
-    assert ours_is[keys.KEY_IS_MEAN] == pytest.approx(ref[keys.KEY_IS_MEAN], rel=1e-4)
-    assert ours_fid == pytest.approx(ref[keys.KEY_FID], rel=1e-5)
-    assert ours_kid[keys.KEY_KID_MEAN] == pytest.approx(ref[keys.KEY_KID_MEAN], rel=1e-5)
-    assert ours_is[keys.KEY_IS_MEAN] > 1.5  # the random net's logits are informative
+
+def test_inception_metrics_match_torch_fidelity_few_samples(inception_weights):
+    ours, ref = _side_by_side(inception_weights, 120, 150, 100)
+    # Same network, same inputs, float32 features on both sides.
+    # IS: float64 softmax sums in another order; float32 logits from other batch sizes -> 1e-4.
+    assert ours[keys.KEY_IS_MEAN] == pytest.approx(ref[keys.KEY_IS_MEAN], rel=1e-4)
+    assert ours[keys.KEY_IS_MEAN] > 1.5  # the random net's logits are informative
+    # KID: identical subsets; torch-fidelity's float32 kernels against our float64 -> 1e-5.
+    assert ours[keys.KEY_KID_MEAN] == pytest.approx(ref[keys.KEY_KID_MEAN], rel=1e-5)
+    # FID with n < d = 2048: both covariances are singular. The Gram route (SVD of the 150 x 120
+    # cross matrix) is exact for this case; our eigvalsh route agrees with it to 1e-6, while
+    # torch-fidelity's general eigvals of the singular product drops the imaginary parts of
+    # spurious eigenvalues and lands ~1e-5 away, so the cross-check is at 1e-4 here; the slow
+    # test below compares at 1e-5 with n > d, where both are well-posed.
+    assert ours[keys.KEY_FID] == pytest.approx(ours["gram_fid"], rel=1e-6)
+    assert ours[keys.KEY_FID] == pytest.approx(ref[keys.KEY_FID], rel=1e-4)
+
+
+@pytest.mark.slow
+def test_inception_metrics_match_torch_fidelity_full_rank(inception_weights):
+    ours, ref = _side_by_side(inception_weights, 2100, 2200, 1000)
+    # n > d: full-rank covariances, both FID routes are well-conditioned -> 1e-5 (the issue's bound).
+    assert ours[keys.KEY_FID] == pytest.approx(ref[keys.KEY_FID], rel=1e-5)
+    assert ours[keys.KEY_KID_MEAN] == pytest.approx(ref[keys.KEY_KID_MEAN], rel=1e-5)
+    assert ours[keys.KEY_IS_MEAN] == pytest.approx(ref[keys.KEY_IS_MEAN], rel=1e-4)
 
 
 def test_missing_inception_weights_is_a_one_line_error(tmp_path):
@@ -85,7 +116,9 @@ def test_quantization_rule():
     x = torch.tensor([-1.0, -0.999, 0.0, 0.5, 1.0, 1.5, -2.0])
     assert quantize_images(x).tolist() == [0, 0, 128, 191, 255, 255, 0]
     u = torch.arange(256, dtype=torch.uint8)
-    assert torch.equal(quantize_images(u.float() / 127.5 - 1), u)  # uint8 -> [-1, 1] -> uint8 is exact
+    assert torch.equal(
+        quantize_images(u.float() / 127.5 - 1), u
+    )  # uint8 -> [-1, 1] -> uint8 is exact
 
 
 class _PixelExtractor(nn.Module):
@@ -105,7 +138,9 @@ class _PixelExtractor(nn.Module):
 
 def _generate(z, labels):
     # A deterministic "generator": images from the latent (and label) only.
-    base = torch.tanh(z[:, :3, None, None].repeat(1, 1, 32, 32) + 0.1 * torch.arange(32.0).view(1, 1, 1, 32) / 32)
+    base = torch.tanh(
+        z[:, :3, None, None].repeat(1, 1, 32, 32) + 0.1 * torch.arange(32.0).view(1, 1, 1, 32) / 32
+    )
     if labels is not None:
         base = base + 0.05 * labels.view(-1, 1, 1, 1)
     return base.clamp(-1, 1)
@@ -121,9 +156,15 @@ def _evaluator(batch_size, metrics=("is", "fid", "intra_fid", "kid"), key=None, 
 def test_results_independent_of_batch_size():
     a = _evaluator(7).evaluate(_generate, z_dim=8)
     b = _evaluator(64).evaluate(_generate, z_dim=8)
-    assert a.keys() == b.keys() >= {keys.KEY_FID, keys.KEY_IS_MEAN, keys.KEY_INTRA_FID, keys.KEY_KID_MEAN}
+    assert (
+        a.keys()
+        == b.keys()
+        >= {keys.KEY_FID, keys.KEY_IS_MEAN, keys.KEY_INTRA_FID, keys.KEY_KID_MEAN}
+    )
     for k in a:
-        assert a[k] == pytest.approx(b[k], rel=1e-9, abs=1e-12)  # float64 sums, reordered
+        # float32 features from batches of other shapes may differ in the last bit; everything
+        # downstream is float64, so agreement is at float32 resolution.
+        assert a[k] == pytest.approx(b[k], rel=1e-5, abs=1e-9)
 
 
 def test_intra_fid_is_mean_of_class_fids():
@@ -151,7 +192,13 @@ def test_reference_statistics_cache_hit_and_miss(tmp_path):
 
 def test_sharded_sampling_equals_single_process():
     whole = list(generate_samples(_generate, 700, 8, 10, seed=3, batch_size=100))
-    shards = [b for r in range(3) for b in generate_samples(_generate, 700, 8, 10, seed=3, batch_size=64, rank=r, world_size=3)]
+    shards = [
+        b
+        for r in range(3)
+        for b in generate_samples(
+            _generate, 700, 8, 10, seed=3, batch_size=64, rank=r, world_size=3
+        )
+    ]
     cat = lambda bs, f: torch.cat([f(b) for b in bs])  # noqa: E731
     order = torch.argsort(cat(shards, lambda b: b.indices))
     assert torch.equal(cat(whole, lambda b: b.indices), torch.arange(700))
@@ -160,7 +207,7 @@ def test_sharded_sampling_equals_single_process():
 
 
 def test_unknown_metric_lists_allowed():
-    with pytest.raises(ValueError, match="unknown metric.*fidd.*allowed: is, fid, kid"):
+    with pytest.raises(ValueError, match=r"unknown metric.*fidd.*allowed: is, fid, kid"):
         _evaluator(10, metrics=("fidd",))
 
 
@@ -170,7 +217,9 @@ def test_neural_divergence_ranks_copy_above_noise():
     g = torch.Generator().manual_seed(0)
 
     def sampler(ds):
-        return lambda n: torch.stack([ds[int(i)][0] for i in torch.randint(len(ds), (n,), generator=g)])
+        return lambda n: torch.stack(
+            [ds[int(i)][0] for i in torch.randint(len(ds), (n,), generator=g)]
+        )
 
     noise = lambda n: torch.rand(n, 3, 32, 32, generator=g) * 2 - 1  # noqa: E731
     copy_score = neural_divergence(sampler(data), sampler(held), iterations=60, eval_samples=512)
@@ -201,7 +250,9 @@ def test_elhist_of_linear_discriminator_matches_analytic_range(tmp_path):
         assert (out[kind] >= 0).all() and (out[kind] <= norm * (1 + 1e-12)).all()
     torch.testing.assert_close(out["real_fake"], torch.full((200,), norm, dtype=torch.float64))
     torch.testing.assert_close(out["grad_real"], torch.full((200,), norm, dtype=torch.float64))
-    png = plot_elhist({"run A": out, "run B": {k: v * 0.5 for k, v in out.items()}}, tmp_path / "e.png")
+    png = plot_elhist(
+        {"run A": out, "run B": {k: v * 0.5 for k, v in out.items()}}, tmp_path / "e.png"
+    )
     assert png.stat().st_size > 1000
 
 

@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 import yaml
+from conftest import CONFIGS
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import CONFIGS
 from srngan.nn import stable_rank
 from srngan.training.callbacks import layer_spectra
 from srngan.training.module import GANModule

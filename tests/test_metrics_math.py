@@ -21,7 +21,9 @@ from srngan.metrics.keys import KEY_IS_MEAN, KEY_IS_STD, KEY_KID_MEAN, KEY_KID_S
 def _random_stats(d, seed, n=None):
     g = torch.Generator().manual_seed(seed)
     n = n or 3 * d
-    feats = torch.randn(n, d, generator=g, dtype=torch.float64) @ torch.randn(d, d, generator=g, dtype=torch.float64)
+    feats = torch.randn(n, d, generator=g, dtype=torch.float64) @ torch.randn(
+        d, d, generator=g, dtype=torch.float64
+    )
     feats += torch.randn(d, generator=g, dtype=torch.float64)
     return feats
 
@@ -54,7 +56,9 @@ def test_fid_closed_forms():
 
 def test_fid_accepts_numpy_and_rejects_shape_mismatch():
     s = features_to_statistics(_random_stats(4, 5))
-    assert frechet_distance(s.mean.numpy(), s.covariance.numpy(), s.mean, s.covariance) == pytest.approx(0, abs=1e-10)
+    assert frechet_distance(
+        s.mean.numpy(), s.covariance.numpy(), s.mean, s.covariance
+    ) == pytest.approx(0, abs=1e-10)
     with pytest.raises(ValueError, match="shape mismatch"):
         frechet_distance(s.mean, s.covariance, s.mean[:3], s.covariance[:3, :3])
 
@@ -65,13 +69,17 @@ def test_gram_route_matches_statistics_route_when_n_below_d():
     a, b = features_to_statistics(f1), features_to_statistics(f2)
     stats = frechet_distance(a.mean, a.covariance, b.mean, b.covariance)  # singular: eigh factor
     assert gram == pytest.approx(stats, rel=1e-8)  # rank-deficient eigh loses a few more digits
-    assert gram == pytest.approx(_scipy_fid(*(t.numpy() for t in (a.mean, a.covariance, b.mean, b.covariance))), rel=1e-6)
+    assert gram == pytest.approx(
+        _scipy_fid(*(t.numpy() for t in (a.mean, a.covariance, b.mean, b.covariance))), rel=1e-6
+    )
 
 
 def test_statistics_match_numpy_and_merge_exactly():
     feats = _random_stats(16, 8, n=100)
     whole = features_to_statistics(feats)
-    np.testing.assert_allclose(whole.covariance.numpy(), np.cov(feats.numpy(), rowvar=False), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        whole.covariance.numpy(), np.cov(feats.numpy(), rowvar=False), rtol=1e-10, atol=1e-10
+    )
     parts = FeatureStatistics.empty(16)
     for chunk in feats.split(7):
         parts.merge(features_to_statistics(chunk))
@@ -108,7 +116,9 @@ def test_inception_score_is_split_assignment_independent_of_batching():
     order = torch.randperm(500, generator=torch.Generator().manual_seed(2))
     for chunk in order.split(33):  # any order, any batch size
         state.update(logits[chunk], chunk)
-    assert state.compute()[KEY_IS_MEAN] == pytest.approx(logits_to_inception_score(logits)[KEY_IS_MEAN], rel=1e-12)
+    assert state.compute()[KEY_IS_MEAN] == pytest.approx(
+        logits_to_inception_score(logits)[KEY_IS_MEAN], rel=1e-12
+    )
 
 
 def test_kid_matches_torch_fidelity():

@@ -41,17 +41,37 @@ def test_png_folder_names_and_determinism(checkpoints, tmp_path):
     assert a.keys() == b.keys() and all(np.array_equal(a[n], b[n]) for n in names)
     # Another seed gives other images (balanced labels keep the file names comparable).
     _sample(checkpoints["cond"], tmp_path / "c", "--num-samples", "6", "--class", "all")
-    _sample(checkpoints["cond"], tmp_path / "d", "--num-samples", "6", "--class", "all", "--seed", "1")
+    _sample(
+        checkpoints["cond"], tmp_path / "d", "--num-samples", "6", "--class", "all", "--seed", "1"
+    )
     c, d = _pngs(tmp_path / "c"), _pngs(tmp_path / "d")
     assert c.keys() == d.keys() and not all(np.array_equal(c[n], d[n]) for n in c)
 
 
 def test_npz_layout_and_class_selection(checkpoints, tmp_path):
-    _sample(checkpoints["cond"], tmp_path / "s.npz", "--num-samples", "10", "--format", "npz", "--class", "4")
+    _sample(
+        checkpoints["cond"],
+        tmp_path / "s.npz",
+        "--num-samples",
+        "10",
+        "--format",
+        "npz",
+        "--class",
+        "4",
+    )
     with np.load(tmp_path / "s.npz") as npz:
         assert npz["images"].dtype == np.uint8 and npz["images"].shape == (10, 32, 32, 3)
         assert npz["labels"].tolist() == [4] * 10
-    _sample(checkpoints["cond"], tmp_path / "all.npz", "--num-samples", "12", "--format", "npz", "--class", "all")
+    _sample(
+        checkpoints["cond"],
+        tmp_path / "all.npz",
+        "--num-samples",
+        "12",
+        "--format",
+        "npz",
+        "--class",
+        "all",
+    )
     with np.load(tmp_path / "all.npz") as npz:
         assert npz["labels"].tolist() == [i % 6 for i in range(12)]
 
@@ -82,20 +102,68 @@ def _error(capsys, *argv):
 
 def test_errors_are_one_line_and_leave_nothing(checkpoints, tmp_path, capsys):
     out = tmp_path / "out"
-    assert "not found" in _error(capsys, "sample", "--ckpt", str(tmp_path / "missing.ckpt"), "--num-samples", "2", "--out", str(out))
+    assert "not found" in _error(
+        capsys,
+        "sample",
+        "--ckpt",
+        str(tmp_path / "missing.ckpt"),
+        "--num-samples",
+        "2",
+        "--out",
+        str(out),
+    )
     truncated = tmp_path / "t.ckpt"
     truncated.write_bytes(checkpoints["cond"].read_bytes()[:1000])
-    assert "truncated or corrupt" in _error(capsys, "sample", "--ckpt", str(truncated), "--num-samples", "2", "--out", str(out))
+    assert "truncated or corrupt" in _error(
+        capsys, "sample", "--ckpt", str(truncated), "--num-samples", "2", "--out", str(out)
+    )
     foreign = tmp_path / "f.ckpt"
     torch.save({"weights": torch.zeros(2)}, foreign)
-    assert "not an srngan checkpoint" in _error(capsys, "sample", "--ckpt", str(foreign), "--num-samples", "2", "--out", str(out))
-    msg = _error(capsys, "sample", "--ckpt", str(checkpoints["cond"]), "--num-samples", "2", "--out", str(out), "--class", "6")
+    assert "not an srngan checkpoint" in _error(
+        capsys, "sample", "--ckpt", str(foreign), "--num-samples", "2", "--out", str(out)
+    )
+    msg = _error(
+        capsys,
+        "sample",
+        "--ckpt",
+        str(checkpoints["cond"]),
+        "--num-samples",
+        "2",
+        "--out",
+        str(out),
+        "--class",
+        "6",
+    )
     assert "class index 6 out of range" in msg and "0..5" in msg
-    assert "unconditional" in _error(capsys, "sample", "--ckpt", str(checkpoints["uncond"]), "--num-samples", "2", "--out", str(out), "--class", "1")
+    assert "unconditional" in _error(
+        capsys,
+        "sample",
+        "--ckpt",
+        str(checkpoints["uncond"]),
+        "--num-samples",
+        "2",
+        "--out",
+        str(out),
+        "--class",
+        "1",
+    )
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    assert "cannot write" in _error(capsys, "sample", "--ckpt", str(checkpoints["cond"]), "--num-samples", "2", "--out", str(blocker / "sub" / "x"))
-    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["f.ckpt", "file", "t.ckpt"]
+    assert "cannot write" in _error(
+        capsys,
+        "sample",
+        "--ckpt",
+        str(checkpoints["cond"]),
+        "--num-samples",
+        "2",
+        "--out",
+        str(blocker / "sub" / "x"),
+    )
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == [
+        "f.ckpt",
+        "file",
+        "t.ckpt",
+    ]
 
 
 def test_interrupted_sampling_leaves_no_partial_output(checkpoints, tmp_path, monkeypatch):
@@ -112,7 +180,9 @@ def test_interrupted_sampling_leaves_no_partial_output(checkpoints, tmp_path, mo
 
     monkeypatch.setattr(Image.Image, "save", failing_save)
     with pytest.raises(OSError):
-        sample_cmd.main(["--ckpt", str(checkpoints["cond"]), "--num-samples", "5", "--out", str(tmp_path / "o")])
+        sample_cmd.main(
+            ["--ckpt", str(checkpoints["cond"]), "--num-samples", "5", "--out", str(tmp_path / "o")]
+        )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -120,10 +190,20 @@ def test_interrupted_sampling_leaves_no_partial_output(checkpoints, tmp_path, mo
 def test_export_round_trip_in_fresh_process_without_srngan(checkpoints, tmp_path, kind):
     exported = tmp_path / "G.pt"
     main(["export", "--ckpt", str(checkpoints[kind]), "--out", str(exported)])
-    _sample(checkpoints[kind], tmp_path / "s.npz", "--num-samples", "5", "--format", "npz", *(["--class", "all"] if kind == "cond" else []))
+    _sample(
+        checkpoints[kind],
+        tmp_path / "s.npz",
+        "--num-samples",
+        "5",
+        "--format",
+        "npz",
+        *(["--class", "all"] if kind == "cond" else []),
+    )
     from srngan.evaluation.sampling import block_inputs
 
-    _, z, labels = block_inputs(0, 5, 16, 6 if kind == "cond" else 0, 0, "balanced" if kind == "cond" else None)
+    _, z, labels = block_inputs(
+        0, 5, 16, 6 if kind == "cond" else 0, 0, "balanced" if kind == "cond" else None
+    )
     torch.save({"z": z, "y": labels}, tmp_path / "inputs.pt")
     script = f"""
 import sys
@@ -138,7 +218,9 @@ ref = np.load({str(tmp_path / "s.npz")!r})["images"]
 assert np.abs(u8.astype(int) - ref.astype(int)).max() <= 1, np.abs(u8.astype(int) - ref.astype(int)).max()
 print("ok", (u8 == ref).mean())
 """
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     # Exported kernels may round differently in the last float32 bit: allow one uint8 level,
     # and require nearly all pixels to match exactly.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import pickle
 import shutil
@@ -41,11 +42,18 @@ def load_checkpoint(path: str | os.PathLike):
     try:
         raw = torch.load(path, map_location="cpu", weights_only=False)
     except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as err:
-        raise CommandError(f"checkpoint {path} is unreadable (truncated or corrupt): {err}") from err
+        raise CommandError(
+            f"checkpoint {path} is unreadable (truncated or corrupt): {err}"
+        ) from err
     if not isinstance(raw, dict) or "srngan" not in raw or "state_dict" not in raw:
-        raise CommandError(f"{path} is not an srngan checkpoint (no generator state from `srngan fit`)")
+        raise CommandError(
+            f"{path} is not an srngan checkpoint (no generator state from `srngan fit`)"
+        )
+    # LightningCLI adds bookkeeping entries (e.g. "_instantiator") to the saved hyperparameters.
+    accepted = inspect.signature(GANModule.__init__).parameters
+    hparams = {k: v for k, v in raw.get("hyper_parameters", {}).items() if k in accepted}
     try:
-        model = GANModule(**raw.get("hyper_parameters", {}))
+        model = GANModule(**hparams)
         model.load_state_dict(raw["state_dict"])
     except (TypeError, RuntimeError, ValueError) as err:
         raise CommandError(f"checkpoint {path} does not match this srngan version: {err}") from err

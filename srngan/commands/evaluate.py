@@ -20,28 +20,78 @@ DESCRIPTION = """Compute IS / FID / KID / Intra-FID / Neural Divergence / eLhist
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="srngan evaluate", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="srngan evaluate",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     src = p.add_argument_group("what to evaluate (--ckpt, or --real and --fake)")
     src.add_argument("--ckpt", help="checkpoint written by `srngan fit`")
-    src.add_argument("--real", help="folder of images or .npz (uint8 NHWC under 'images', optional 'labels')")
+    src.add_argument(
+        "--real", help="folder of images or .npz (uint8 NHWC under 'images', optional 'labels')"
+    )
     src.add_argument("--fake", help="folder of images or .npz, as --real")
-    p.add_argument("--metrics", default="is,fid", help=f"comma-separated, from: {','.join(keys.METRICS)} (default: is,fid)")
-    p.add_argument("--num-samples", type=int, default=5000, help="generated images for FID/KID/Intra-FID (paper: 5000)")
-    p.add_argument("--num-is-samples", type=int, default=50000, help="generated images for IS (paper: 50000)")
-    p.add_argument("--num-real", type=int, default=10000, help="real reference images (paper: 10000 training images)")
+    p.add_argument(
+        "--metrics",
+        default="is,fid",
+        help=f"comma-separated, from: {','.join(keys.METRICS)} (default: is,fid)",
+    )
+    p.add_argument(
+        "--num-samples",
+        type=int,
+        default=5000,
+        help="generated images for FID/KID/Intra-FID (paper: 5000)",
+    )
+    p.add_argument(
+        "--num-is-samples", type=int, default=50000, help="generated images for IS (paper: 50000)"
+    )
+    p.add_argument(
+        "--num-real",
+        type=int,
+        default=10000,
+        help="real reference images (paper: 10000 training images)",
+    )
     p.add_argument("--kid-subset-size", type=int, default=1000)
     p.add_argument("--kid-subsets", type=int, default=100)
-    p.add_argument("--extractor", choices=("inception", "domain"), default="inception",
-                   help="inception (torch-fidelity's Inception-v3) or domain (procedural-data classifier)")
+    p.add_argument(
+        "--extractor",
+        choices=("inception", "domain"),
+        default="inception",
+        help="inception (torch-fidelity's Inception-v3) or domain (procedural-data classifier)",
+    )
     p.add_argument("--inception-weights", help="path of weights-inception-2015-12-05-6726825d.pth")
-    p.add_argument("--domain-classes", type=int, default=10, help="procedural classes the domain extractor knows (--real/--fake)")
-    p.add_argument("--download", action="store_true", help="allow downloading Inception weights and datasets")
+    p.add_argument(
+        "--domain-classes",
+        type=int,
+        default=10,
+        help="procedural classes the domain extractor knows (--real/--fake)",
+    )
+    p.add_argument(
+        "--download", action="store_true", help="allow downloading Inception weights and datasets"
+    )
     p.add_argument("--data-root", help="override the dataset folder stored in the checkpoint")
-    p.add_argument("--ema", action=argparse.BooleanOptionalAction, default=True, help="use the EMA generator when present")
-    p.add_argument("--nd-iterations", type=int, default=100_000, help="Neural Divergence critic steps (paper: 100000)")
-    p.add_argument("--nd-samples", type=int, default=1_000_000, help="Neural Divergence scored samples (paper: 1M)")
+    p.add_argument(
+        "--ema",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="use the EMA generator when present",
+    )
+    p.add_argument(
+        "--nd-iterations",
+        type=int,
+        default=100_000,
+        help="Neural Divergence critic steps (paper: 100000)",
+    )
+    p.add_argument(
+        "--nd-samples",
+        type=int,
+        default=1_000_000,
+        help="Neural Divergence scored samples (paper: 1M)",
+    )
     p.add_argument("--elhist-pairs", type=int, default=2000)
-    p.add_argument("--elhist-png", help="write the eLhist plot here (default: beside --json, or elhist.png)")
+    p.add_argument(
+        "--elhist-png", help="write the eLhist plot here (default: beside --json, or elhist.png)"
+    )
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
@@ -53,18 +103,32 @@ def _parse_metrics(text: str) -> tuple[str, ...]:
     chosen = tuple(m.strip() for m in text.split(",") if m.strip())
     unknown = [m for m in chosen if m not in keys.METRICS]
     if unknown or not chosen:
-        raise CommandError(f"unknown metric(s) {', '.join(unknown) or '(none)'}; allowed: {', '.join(keys.METRICS)}")
+        raise CommandError(
+            f"unknown metric(s) {', '.join(unknown) or '(none)'}; allowed: {', '.join(keys.METRICS)}"
+        )
     return chosen
 
 
 def main(argv: list[str]) -> None:
     args = build_parser().parse_args(argv)
     metrics = _parse_metrics(args.metrics)
-    if bool(args.ckpt) == bool(args.real or args.fake) or (not args.ckpt and not (args.real and args.fake)):
-        raise CommandError("pass either --ckpt CKPT, or both --real PATH and --fake PATH")
-    for flag in ("num_samples", "num_is_samples", "num_real", "kid_subset_size", "kid_subsets", "batch_size", "elhist_pairs"):
+    for flag in (
+        "num_samples",
+        "num_is_samples",
+        "num_real",
+        "kid_subset_size",
+        "kid_subsets",
+        "batch_size",
+        "elhist_pairs",
+    ):
         if getattr(args, flag) < 1:
-            raise CommandError(f"--{flag.replace('_', '-')} must be >= 1, got {getattr(args, flag)}")
+            raise CommandError(
+                f"--{flag.replace('_', '-')} must be >= 1, got {getattr(args, flag)}"
+            )
+    if bool(args.ckpt) == bool(args.real or args.fake) or (
+        not args.ckpt and not (args.real and args.fake)
+    ):
+        raise CommandError("pass either --ckpt CKPT, or both --real PATH and --fake PATH")
     device = pick_device(args.device)
     if args.ckpt:
         results, arrays = _evaluate_checkpoint(args, metrics, device)
@@ -74,7 +138,10 @@ def main(argv: list[str]) -> None:
     if arrays:
         from srngan.metrics.elhist import plot_elhist
 
-        png = Path(args.elhist_png or (Path(args.json).with_suffix(".elhist.png") if args.json else "elhist.png"))
+        png = Path(
+            args.elhist_png
+            or (Path(args.json).with_suffix(".elhist.png") if args.json else "elhist.png")
+        )
         plot_elhist({Path(args.ckpt).stem: arrays}, png)
         print(f"eLhist plot: {png}")
     if args.json:
@@ -103,7 +170,9 @@ def _evaluate_checkpoint(args, metrics, device):
     model.to(device)
     data_cfg = dict(raw.get("srngan_data") or {})
     if not data_cfg:
-        raise CommandError(f"checkpoint {args.ckpt} does not record its dataset; evaluate with --real/--fake instead")
+        raise CommandError(
+            f"checkpoint {args.ckpt} does not record its dataset; evaluate with --real/--fake instead"
+        )
     if args.data_root:
         data_cfg["root"] = args.data_root
     data_cfg["download"] = args.download or data_cfg.get("download", False)
@@ -127,11 +196,15 @@ def load_images(path: str | Path) -> tuple[torch.Tensor, torch.Tensor | None]:
             images = npz[name]
             labels = torch.from_numpy(npz["labels"]).long() if "labels" in npz.files else None
         if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
-            raise CommandError(f"{path}: expected uint8 images of shape (N, H, W, 3), got {images.dtype} {images.shape}")
+            raise CommandError(
+                f"{path}: expected uint8 images of shape (N, H, W, 3), got {images.dtype} {images.shape}"
+            )
         return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(), labels
     from PIL import Image
 
-    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in {".png", ".jpg", ".jpeg", ".bmp", ".webp"})
+    files = sorted(
+        p for p in path.rglob("*") if p.suffix.lower() in {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
+    )
     if not files:
         raise CommandError(f"no images (.png, .jpg, ...) found in {path}")
     arrays = [np.asarray(Image.open(f).convert("RGB")) for f in files]
@@ -149,7 +222,9 @@ def _evaluate_folders(args, metrics, device):
 
     unsupported = set(metrics) - {"is", "fid", "kid", "intra_fid"}
     if unsupported:
-        raise CommandError(f"{', '.join(sorted(unsupported))} need a checkpoint (--ckpt); with --real/--fake use is, fid, kid, intra_fid")
+        raise CommandError(
+            f"{', '.join(sorted(unsupported))} need a checkpoint (--ckpt); with --real/--fake use is, fid, kid, intra_fid"
+        )
     real, real_labels = load_images(args.real)
     fake, fake_labels = load_images(args.fake)
     classes = 0
@@ -158,7 +233,9 @@ def _evaluate_folders(args, metrics, device):
             raise CommandError("intra_fid needs labels in both .npz files ('labels' arrays)")
         classes = int(max(real_labels.max(), fake_labels.max())) + 1
     settings = _settings(args, metrics)
-    extractor, dim, logit_dim, _ = build_extractor(settings, args.domain_classes, fake.shape[-1], device)
+    extractor, dim, logit_dim, _ = build_extractor(
+        settings, args.domain_classes, fake.shape[-1], device
+    )
 
     def batches(images, labels):
         for s in range(0, images.shape[0], args.batch_size):
@@ -178,7 +255,9 @@ def _evaluate_folders(args, metrics, device):
         if "fid" in metrics:
             results[keys.KEY_FID] = statistics_to_fid(ref.stats, gen.stats, ref.factor)
         if "kid" in metrics:
-            results.update(features_to_kid(ref.features, gen.features, args.kid_subsets, args.kid_subset_size))
+            results.update(
+                features_to_kid(gen.features, ref.features, args.kid_subsets, args.kid_subset_size)
+            )
         if "intra_fid" in metrics:
             results[keys.KEY_INTRA_FID] = intra_fid(ref, gen)
     return results

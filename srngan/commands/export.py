@@ -36,7 +36,9 @@ class _Unconditional(_Conditional):
         return self.generator(z, None)
 
 
-def export_generator(generator: nn.Module, z_dim: int, num_classes: int) -> torch.export.ExportedProgram:
+def export_generator(
+    generator: nn.Module, z_dim: int, num_classes: int
+) -> torch.export.ExportedProgram:
     """Export G in eval mode with a dynamic batch dimension."""
     generator = generator.eval()
     batch = torch.export.Dim("batch", min=1, max=65536)
@@ -48,10 +50,19 @@ def export_generator(generator: nn.Module, z_dim: int, num_classes: int) -> torc
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="srngan export", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="srngan export",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--ckpt", required=True, help="checkpoint written by `srngan fit`")
     p.add_argument("--out", required=True, help="output file, e.g. G.pt")
-    p.add_argument("--ema", action=argparse.BooleanOptionalAction, default=True, help="export the EMA generator when present")
+    p.add_argument(
+        "--ema",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="export the EMA generator when present",
+    )
     return p
 
 
@@ -66,4 +77,6 @@ def main(argv: list[str]) -> None:
     with atomic_output(args.out) as tmp:
         torch.export.save(program, str(tmp))
     kind = "conditional: g(z, y)" if model.num_conditional_classes else "unconditional: g(z)"
-    print(f"wrote {args.out} ({kind}, z_dim={model.hparams.z_dim}); load with torch.export.load(path).module()")
+    print(
+        f"wrote {args.out} ({kind}, z_dim={model.hparams.z_dim}); load with torch.export.load(path).module()"
+    )

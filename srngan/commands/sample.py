@@ -28,14 +28,27 @@ the .npz holds 'images' (uint8, N x H x W x 3) and, when conditional, 'labels' (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="srngan sample", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="srngan sample",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--ckpt", required=True, help="checkpoint written by `srngan fit`")
     p.add_argument("--num-samples", type=int, required=True)
     p.add_argument("--out", required=True, help="folder (png), file .npz (npz) or file .png (grid)")
     p.add_argument("--format", choices=("png", "npz", "grid"), default="png")
-    p.add_argument("--class", dest="class_", default=None,
-                   help="conditional models: K for class K only, 'all' for balanced classes (i mod C); default: uniform random")
-    p.add_argument("--ema", action=argparse.BooleanOptionalAction, default=True, help="use the EMA generator when present")
+    p.add_argument(
+        "--class",
+        dest="class_",
+        default=None,
+        help="conditional models: K for class K only, 'all' for balanced classes (i mod C); default: uniform random",
+    )
+    p.add_argument(
+        "--ema",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="use the EMA generator when present",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=250)
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
@@ -45,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _class_selection(value: str | None, num_classes: int, fmt: str) -> int | str | None:
     if fmt == "grid" and num_classes:
         if value not in (None, "all"):
-            raise CommandError("--format grid shows one row per class; leave out --class or pass --class all")
+            raise CommandError(
+                "--format grid shows one row per class; leave out --class or pass --class all"
+            )
         return "balanced"
     if value is None:
         return None
@@ -56,9 +71,13 @@ def _class_selection(value: str | None, num_classes: int, fmt: str) -> int | str
     try:
         k = int(value)
     except ValueError:
-        raise CommandError(f"--class must be an integer class index or 'all', got {value!r}") from None
+        raise CommandError(
+            f"--class must be an integer class index or 'all', got {value!r}"
+        ) from None
     if not 0 <= k < num_classes:
-        raise CommandError(f"class index {k} out of range; the model has classes 0..{num_classes - 1}")
+        raise CommandError(
+            f"class index {k} out of range; the model has classes 0..{num_classes - 1}"
+        )
     return k
 
 
@@ -81,38 +100,49 @@ def main(argv: list[str]) -> None:
         lambda z, y: model.generate(z, y, args.ema), n, model.hparams.z_dim, num_classes,
         args.seed, args.batch_size, device, class_index=selection,
     )  # fmt: skip
-    bar = tqdm(total=n, desc="sampling", unit="img")
     width = len(str(n - 1))
-    if args.format == "png":
-        with atomic_output(args.out, is_dir=True) as folder:
+    # The output is created (aside) first: an unwritable path fails before any sampling.
+    with atomic_output(args.out, is_dir=args.format == "png") as tmp:
+        bar = tqdm(total=n, desc="sampling", unit="img")
+        if args.format == "png":
             for batch in batches:
-                for i, img, y in zip(batch.indices.tolist(), quantize_images(batch.images).cpu(), _labels(batch)):
+                for i, img, y in zip(
+                    batch.indices.tolist(), quantize_images(batch.images).cpu(), _labels(batch)
+                ):
                     name = f"{i:0{width}d}.png" if y is None else f"{i:0{width}d}_class{y}.png"
-                    Image.fromarray(img.permute(1, 2, 0).numpy()).save(folder / name)
+                    Image.fromarray(img.permute(1, 2, 0).numpy()).save(tmp / name)
                 bar.update(batch.indices.shape[0])
-    else:
-        images, labels = [], []
-        for batch in batches:
-            images.append(quantize_images(batch.images).cpu())
-            if batch.labels is not None:
-                labels.append(batch.labels)
-            bar.update(batch.indices.shape[0])
-        images = torch.cat(images)
-        with atomic_output(args.out) as tmp:
-            if args.format == "npz":
-                arrays = {"images": images.permute(0, 2, 3, 1).numpy()}
-                if labels:
-                    arrays["labels"] = torch.cat(labels).numpy()
-                with open(tmp, "wb") as f:
-                    np.savez(f, **arrays)
-            else:
-                if columns:
-                    # Balanced labels run 0..C-1 repeatedly; reorder so each row is one class.
-                    images = images.view(columns, num_classes, *images.shape[1:]).transpose(0, 1).reshape(images.shape)
-                grid = make_grid(images, nrow=columns or math.ceil(math.sqrt(n)), padding=1)
-                Image.fromarray(grid.permute(1, 2, 0).numpy()).save(tmp, format="PNG")
-    bar.close()
+        else:
+            images, labels = [], []
+            for batch in batches:
+                images.append(quantize_images(batch.images).cpu())
+                if batch.labels is not None:
+                    labels.append(batch.labels)
+                bar.update(batch.indices.shape[0])
+            _write_array_output(
+                args.format, tmp, torch.cat(images), labels, columns, num_classes, n
+            )
+        bar.close()
     print(f"wrote {n} samples to {args.out}")
+
+
+def _write_array_output(fmt, path, images, labels, columns, num_classes, n) -> None:
+    if fmt == "npz":
+        arrays = {"images": images.permute(0, 2, 3, 1).numpy()}
+        if labels:
+            arrays["labels"] = torch.cat(labels).numpy()
+        with open(path, "wb") as f:
+            np.savez(f, **arrays)
+        return
+    if columns:
+        # Balanced labels run 0..C-1 repeatedly; reorder so each row is one class.
+        images = (
+            images.view(columns, num_classes, *images.shape[1:])
+            .transpose(0, 1)
+            .reshape(images.shape)
+        )
+    grid = make_grid(images, nrow=columns or math.ceil(math.sqrt(n)), padding=1)
+    Image.fromarray(grid.permute(1, 2, 0).numpy()).save(path, format="PNG")
 
 
 def _labels(batch):

@@ -85,7 +85,9 @@ class GANDataModule(L.LightningDataModule):
         key = {"dataset": self.dataset_name, "split": split, "resolution": self.resolution,
                "transform": "resize-centercrop-[-1,1]-uint8"}  # fmt: skip
         if self.dataset_name == "procedural":
-            key.update(num_images=self.num_images, classes=self.num_procedural_classes, seed=self.seed)
+            key.update(
+                num_images=self.num_images, classes=self.num_procedural_classes, seed=self.seed
+            )
         if self.dataset_name == "imagefolder":
             key.update(root=str(self.root.resolve()))
         return key

@@ -19,7 +19,11 @@ class Collective:
         self.rank = dist.get_rank() if self.active else 0
         self.world_size = dist.get_world_size() if self.active else 1
         # NCCL reduces only CUDA tensors; gloo reduces CPU tensors.
-        self.device = torch.device(device) if self.active and dist.get_backend() == "nccl" else torch.device("cpu")
+        self.device = (
+            torch.device(device)
+            if self.active and dist.get_backend() == "nccl"
+            else torch.device("cpu")
+        )
 
     def sum_(self, *tensors: Tensor) -> None:
         """In-place all-reduce (sum) of float64 tensors."""
@@ -33,7 +37,10 @@ class Collective:
     def gather_by_index(self, indices: Tensor, values: Tensor) -> Tensor:
         """All processes' rows of ``values``, ordered by their global ``indices``."""
         if self.active:
-            sizes = [torch.zeros(1, dtype=torch.int64, device=self.device) for _ in range(self.world_size)]
+            sizes = [
+                torch.zeros(1, dtype=torch.int64, device=self.device)
+                for _ in range(self.world_size)
+            ]
             dist.all_gather(sizes, torch.tensor([indices.shape[0]], device=self.device))
             largest = int(max(s.item() for s in sizes))
             pad_i = torch.full((largest,), -1, dtype=torch.int64, device=self.device)

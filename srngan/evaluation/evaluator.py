@@ -47,7 +47,9 @@ def intra_fid(reference: FeatureSummary, generated: FeatureSummary) -> float:
     for c, ref in reference.per_class.items():
         gen = generated.per_class.get(c)
         if ref.count < 2 or gen is None or gen.count < 2:
-            raise ValueError(f"Intra-FID needs at least 2 real and 2 generated samples of class {c}")
+            raise ValueError(
+                f"Intra-FID needs at least 2 real and 2 generated samples of class {c}"
+            )
         values.append(statistics_to_fid(ref, gen, reference.class_factors.get(c)))
     return float(sum(values) / len(values))
 
@@ -77,7 +79,9 @@ class Evaluator:
     ) -> None:
         unknown = set(settings.metrics) - set(keys.METRICS)
         if unknown:
-            raise ValueError(f"unknown metric(s) {', '.join(sorted(unknown))}; allowed: {', '.join(keys.METRICS)}")
+            raise ValueError(
+                f"unknown metric(s) {', '.join(sorted(unknown))}; allowed: {', '.join(keys.METRICS)}"
+            )
         self.extractor = extractor
         self.feature_dim = feature_dim
         self.num_logit_classes = num_logit_classes
@@ -103,7 +107,9 @@ class Evaluator:
 
         def compute() -> FeatureSummary:
             collective = Collective(self.device)
-            batches = dataset_batches(self.reference_dataset, s.num_real, s.batch_size, s.seed, collective)
+            batches = dataset_batches(
+                self.reference_dataset, s.num_real, s.batch_size, s.seed, collective
+            )
             summary = summarize(
                 batches, self.extractor, self.feature_dim, s.num_real, 0, keep,
                 self.num_logit_classes, classes, self.device, collective,
@@ -113,11 +119,14 @@ class Evaluator:
         if self.reference_key is None:
             self._reference, self.reference_cache_hit = compute(), False
         else:
-            key = cache_key(**self.reference_key, num_real=s.num_real, seed=s.seed, classes=classes, kept=keep)
+            settings = {"num_real": s.num_real, "seed": s.seed, "classes": classes, "kept": keep}
+            key = cache_key(reference=self.reference_key, settings=settings)
             self._reference, self.reference_cache_hit = cached("reference-stats", key, compute)
         return self._reference
 
-    def summarize_generator(self, generate: Callable[[Tensor, Tensor | None], Tensor], z_dim: int) -> FeatureSummary:
+    def summarize_generator(
+        self, generate: Callable[[Tensor, Tensor | None], Tensor], z_dim: int
+    ) -> FeatureSummary:
         """One pass over generated samples; ``generate(z, labels)`` returns images in [-1, 1]."""
         s, wants = self.settings, self.wants
         num_stats = s.num_samples if wants & {"fid", "kid", "intra_fid"} else 0
@@ -146,10 +155,17 @@ class Evaluator:
             if "fid" in wants:
                 out[keys.KEY_FID] = statistics_to_fid(ref.stats, generated.stats, ref.factor)
             if "kid" in wants:
-                out.update(features_to_kid(ref.features, generated.features, s.kid_subsets, s.kid_subset_size))
+                # Generated first, as torch-fidelity (input1 = generated) draws its subsets.
+                out.update(
+                    features_to_kid(
+                        generated.features, ref.features, s.kid_subsets, s.kid_subset_size
+                    )
+                )
             if "intra_fid" in wants:
                 out[keys.KEY_INTRA_FID] = intra_fid(ref, generated)
         return out
 
-    def evaluate(self, generate: Callable[[Tensor, Tensor | None], Tensor], z_dim: int) -> dict[str, float]:
+    def evaluate(
+        self, generate: Callable[[Tensor, Tensor | None], Tensor], z_dim: int
+    ) -> dict[str, float]:
         return self.metrics_of(self.summarize_generator(generate, z_dim))

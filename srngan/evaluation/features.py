@@ -33,7 +33,9 @@ class FeatureSummary:
     def with_factors(self) -> FeatureSummary:
         """Add the covariance factors (Cholesky) used to speed up every later FID."""
         self.factor = covariance_factor(self.stats.covariance)
-        self.class_factors = {c: covariance_factor(s.covariance) for c, s in self.per_class.items() if s.count >= 2}
+        self.class_factors = {
+            c: covariance_factor(s.covariance) for c, s in self.per_class.items() if s.count >= 2
+        }
         return self
 
 
@@ -78,7 +80,10 @@ def summarize(
             kept_i.append(indices[m])
             kept_f.append(feats[m].float())
         if accuracy and labels is not None:
-            correct += torch.tensor([float((logits.argmax(1) == labels).sum()), float(labels.shape[0])], dtype=torch.float64)
+            correct += torch.tensor(
+                [float((logits.argmax(1) == labels).sum()), float(labels.shape[0])],
+                dtype=torch.float64,
+            )
     collective.sum_(stats.count, stats.total, stats.outer, correct)
     for s in per_class.values():
         collective.sum_(s.count, s.total, s.outer)
@@ -87,7 +92,9 @@ def summarize(
     features = None
     if num_features:
         features = collective.gather_by_index(torch.cat(kept_i), torch.cat(kept_f))
-    return FeatureSummary(stats, per_class, is_state, features, correct=correct if accuracy else None)
+    return FeatureSummary(
+        stats, per_class, is_state, features, correct=correct if accuracy else None
+    )
 
 
 def dataset_batches(

@@ -13,7 +13,6 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from srngan.evaluation.evaluator import EvalSettings, Evaluator
-from srngan.evaluation.sampling import generate_samples
 from srngan.metrics import keys
 from srngan.metrics.elhist import elhist_from_samples, percentile_95
 from srngan.metrics.inception import extract_features, load_inception
@@ -36,18 +35,30 @@ class RunSettings(EvalSettings):
     dataset_key: dict = field(default_factory=dict)  # what the reference data is (cache key)
 
 
-def build_extractor(settings: RunSettings, num_classes: int, resolution: int, device) -> tuple[Callable, int, int, dict]:
+def build_extractor(
+    settings: RunSettings, num_classes: int, resolution: int, device
+) -> tuple[Callable, int, int, dict]:
     """``(extractor, feature_dim, logit_dim, cache_key_fields)`` for the settings' extractor."""
     if settings.extractor == "inception":
         net = load_inception(settings.inception_weights, settings.download_weights).to(device)
-        return (lambda x: extract_features(net, x)), 2048, 1008, {"extractor": "inception-v3-compat", "weights": net.weights_digest}
+        return (
+            (lambda x: extract_features(net, x)),
+            2048,
+            1008,
+            {"extractor": "inception-v3-compat", "weights": net.weights_digest},
+        )
     if settings.extractor == "domain":
         from srngan.metrics.domain import load_domain_classifier
 
         if num_classes < 2:
             raise ValueError("the domain extractor needs the labelled procedural dataset")
         net = load_domain_classifier(num_classes, resolution).to(device)
-        return (lambda x: net(x)), 128, num_classes, {"extractor": "domain", "classes": num_classes, "size": resolution}
+        return (
+            (lambda x: net(x)),
+            128,
+            num_classes,
+            {"extractor": "domain", "classes": num_classes, "size": resolution},
+        )
     raise ValueError(f"unknown extractor {settings.extractor!r}; allowed: inception, domain")
 
 
@@ -85,12 +96,18 @@ class MetricRunner:
     def evaluator(self) -> Evaluator:
         if self._evaluator is None:
             s = self.settings
-            extractor, dim, logits, extractor_key = build_extractor(s, self.num_classes, self.resolution, self.device)
+            extractor, dim, logits, extractor_key = build_extractor(
+                s, self.num_classes, self.resolution, self.device
+            )
             key = None if not s.dataset_key else {**s.dataset_key, **extractor_key}
-            self._evaluator = Evaluator(extractor, dim, logits, self.train_data, s, key, self.num_classes, self.device)
+            self._evaluator = Evaluator(
+                extractor, dim, logits, self.train_data, s, key, self.num_classes, self.device
+            )
         return self._evaluator
 
-    def run(self, generate: Generate, discriminator: nn.Module | None = None) -> tuple[dict[str, float], dict[str, Tensor]]:
+    def run(
+        self, generate: Generate, discriminator: nn.Module | None = None
+    ) -> tuple[dict[str, float], dict[str, Tensor]]:
         """``(scalar results, eLhist arrays)``; ``generate(z, labels)`` gives images in [-1, 1]."""
         s, wants = self.settings, set(self.settings.metrics)
         results: dict[str, float] = {}
@@ -161,12 +178,20 @@ class MetricRunner:
         try:
             for start in range(0, s.elhist_pairs, 250):
                 n = min(250, s.elhist_pairs - start)
-                classes = torch.randint(self.num_classes, (n,), generator=g) if self.num_classes else None
+                classes = (
+                    torch.randint(self.num_classes, (n,), generator=g) if self.num_classes else None
+                )
                 ra, rb = real(n, classes)[0], real(n, classes)[0]
                 fa, fb = fake(n, classes), fake(n, classes)
                 labels = None if classes is None else classes.to(self.device)
                 part = elhist_from_samples(
-                    discriminator, ra.to(self.device), rb.to(self.device), fa, fb, labels, s.elhist_noise_std
+                    discriminator,
+                    ra.to(self.device),
+                    rb.to(self.device),
+                    fa,
+                    fb,
+                    labels,
+                    s.elhist_noise_std,
                 )
                 for k, v in part.items():
                     out.setdefault(k, []).append(v.cpu())

@@ -26,7 +26,12 @@ class SampleBatch:
 
 
 def block_inputs(
-    block: int, num_samples: int, z_dim: int, num_classes: int, seed: int, class_index: int | str | None = None
+    block: int,
+    num_samples: int,
+    z_dim: int,
+    num_classes: int,
+    seed: int,
+    class_index: int | str | None = None,
 ) -> tuple[Tensor, Tensor, Tensor | None]:
     """``(indices, z, labels)`` of block ``block``.
 

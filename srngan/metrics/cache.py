@@ -45,7 +45,9 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> None:
         raise
 
 
-def cached(name: str, key: str, compute: Callable[[], Any], folder: Path | None = None) -> tuple[Any, bool]:
+def cached(
+    name: str, key: str, compute: Callable[[], Any], folder: Path | None = None
+) -> tuple[Any, bool]:
     """``(value, hit)``: the entry ``name-key`` from the cache, else ``compute()`` stored there."""
     path = (folder or cache_dir()) / f"{name}-{key}.pt"
     if path.is_file():

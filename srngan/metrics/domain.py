@@ -25,7 +25,8 @@ class DomainClassifier(nn.Module):
         self.body = nn.Sequential(
             nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.AdaptiveMaxPool2d(4), nn.Flatten(),
+            nn.Linear(64 * 16, 128), nn.ReLU(),
         )  # fmt: skip
         self.head = nn.Linear(128, num_classes)
 
@@ -35,9 +36,11 @@ class DomainClassifier(nn.Module):
         return features, self.head(features)
 
 
-def train_domain_classifier(images: Tensor, labels: Tensor, num_classes: int, epochs: int = 3, seed: int = 0) -> DomainClassifier:
+def train_domain_classifier(
+    images: Tensor, labels: Tensor, num_classes: int, epochs: int = 3, seed: int = 0
+) -> DomainClassifier:
     """Train on uint8 images; deterministic on CPU for a seed."""
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), torch.enable_grad():
         torch.manual_seed(seed)
         net = DomainClassifier(num_classes)
         opt = torch.optim.Adam(net.parameters(), lr=2e-3)
@@ -53,7 +56,9 @@ def train_domain_classifier(images: Tensor, labels: Tensor, num_classes: int, ep
     return net.eval().requires_grad_(False)
 
 
-def load_domain_classifier(num_classes: int = 10, size: int = 32, num_images: int = 10000, seed: int = 0) -> DomainClassifier:
+def load_domain_classifier(
+    num_classes: int = 10, size: int = 32, num_images: int = 10000, seed: int = 0
+) -> DomainClassifier:
     """The cached classifier for the procedural dataset with these settings (trained on a miss)."""
     from srngan.data.procedural import ShapesDataset
 
@@ -61,7 +66,14 @@ def load_domain_classifier(num_classes: int = 10, size: int = 32, num_images: in
         data = ShapesDataset(num_images, num_classes, size, seed)
         return train_domain_classifier(data.images, data.labels, num_classes).state_dict()
 
-    key = cache_key(kind="domain", version=DOMAIN_VERSION, classes=num_classes, size=size, n=num_images, seed=seed)
+    key = cache_key(
+        kind="domain",
+        version=DOMAIN_VERSION,
+        classes=num_classes,
+        size=size,
+        n=num_images,
+        seed=seed,
+    )
     state, _ = cached("domain-classifier", key, train)
     net = DomainClassifier(num_classes)
     net.load_state_dict(state)

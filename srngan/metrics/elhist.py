@@ -30,7 +30,9 @@ def pair_ratios(d: nn.Module, x_a: Tensor, x_b: Tensor, labels: Tensor | None = 
     return out / dist
 
 
-def gradient_norms(d: nn.Module, x: Tensor, labels: Tensor | None = None, noise_std: float = 0.0) -> Tensor:
+def gradient_norms(
+    d: nn.Module, x: Tensor, labels: Tensor | None = None, noise_std: float = 0.0
+) -> Tensor:
     """``||grad_x D(x + eps)||_2`` per sample, ``eps ~ N(0, noise_std^2)`` (float64)."""
     point = (x + noise_std * torch.randn_like(x)).detach().requires_grad_(True)
     with torch.enable_grad():
@@ -57,7 +59,9 @@ def plot_elhist(runs: Mapping[str, Mapping[str, Tensor]], path: str | Path, bins
         edges = np.linspace(0.0, hi if hi > 0 else 1.0, bins + 1)
         for name, v in values.items():
             ax.hist(v, bins=edges, alpha=0.5, label=name, density=True)
-        ax.set_title(kind.replace("_", "-") if kind in PAIR_KINDS else f"||grad D|| near {kind[5:]}")
+        ax.set_title(
+            kind.replace("_", "-") if kind in PAIR_KINDS else f"||grad D|| near {kind[5:]}"
+        )
         ax.set_xlabel("|D(xi) - D(xj)| / ||xi - xj||" if kind in PAIR_KINDS else "gradient norm")
     axes[0][0].legend(fontsize="small")
     fig.tight_layout()

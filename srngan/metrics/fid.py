@@ -55,7 +55,11 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, factor_1: Tensor | None = None) -
         factor_1: optional cached factor ``L`` of ``sigma1`` (``L L^T = sigma1``).
     """
     mu1, mu2, sigma1, sigma2 = map(_f64, (mu1, mu2, sigma1, sigma2))
-    if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != (*mu1.shape, *mu1.shape):
+    if (
+        mu1.shape != mu2.shape
+        or sigma1.shape != sigma2.shape
+        or sigma1.shape != (*mu1.shape, *mu1.shape)
+    ):
         raise ValueError(
             f"shape mismatch: mu {tuple(mu1.shape)} / {tuple(mu2.shape)}, "
             f"sigma {tuple(sigma1.shape)} / {tuple(sigma2.shape)}"
@@ -65,9 +69,13 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, factor_1: Tensor | None = None) -
     return float(diff @ diff + sigma1.trace() + sigma2.trace() - 2 * tr_sqrt)
 
 
-def statistics_to_fid(reference: FeatureStatistics, generated: FeatureStatistics, factor: Tensor | None = None) -> float:
+def statistics_to_fid(
+    reference: FeatureStatistics, generated: FeatureStatistics, factor: Tensor | None = None
+) -> float:
     """FID between two :class:`FeatureStatistics` (``factor``: cached factor of the reference)."""
-    return frechet_distance(reference.mean, reference.covariance, generated.mean, generated.covariance, factor)
+    return frechet_distance(
+        reference.mean, reference.covariance, generated.mean, generated.covariance, factor
+    )
 
 
 def features_to_fid(features_1: Tensor, features_2: Tensor) -> float:

@@ -66,12 +66,16 @@ def file_digest(path: str | os.PathLike, length: int = 16) -> str:
     return h.hexdigest()[:length]
 
 
-def load_inception(weights_path: str | os.PathLike | None = None, download: bool = False) -> nn.Module:
+def load_inception(
+    weights_path: str | os.PathLike | None = None, download: bool = False
+) -> nn.Module:
     """torch-fidelity's InceptionV3 returning ``(pool_2048, logits_unbiased)`` for uint8 input."""
     from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
     path = resolve_weights(weights_path, download)
-    net = FeatureExtractorInceptionV3("inception-v3-compat", list(FEATURES), feature_extractor_weights_path=str(path))
+    net = FeatureExtractorInceptionV3(
+        "inception-v3-compat", list(FEATURES), feature_extractor_weights_path=str(path)
+    )
     net.weights_digest = file_digest(path)
     return net
 

@@ -29,7 +29,11 @@ def unbiased_mmd2(x: Tensor, y: Tensor) -> Tensor:
 
 
 def features_to_kid(
-    features_1: Tensor, features_2: Tensor, subsets: int = 100, subset_size: int = 1000, seed: int = 2020
+    features_1: Tensor,
+    features_2: Tensor,
+    subsets: int = 100,
+    subset_size: int = 1000,
+    seed: int = 2020,
 ) -> dict[str, float]:
     """KID mean and std over subsets between two ``(n, d)`` feature sets."""
     n1, n2 = features_1.shape[0], features_2.shape[0]

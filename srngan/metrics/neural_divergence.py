@@ -22,7 +22,8 @@ class NDCritic(nn.Module):
     def __init__(self, resolution: int = 32) -> None:
         super().__init__()
         self.convs = nn.ModuleList(
-            nn.Conv2d(cin, cout, 5, stride=2, padding=2) for cin, cout in ((3, 16), (16, 32), (32, 64))
+            nn.Conv2d(cin, cout, 5, stride=2, padding=2)
+            for cin, cout in ((3, 16), (16, 32), (32, 64))
         )
         side = resolution
         for _ in range(3):
@@ -58,12 +59,31 @@ def neural_divergence(
         progress: optional callback called with each finished iteration count.
     """
     if iterations < 1 or eval_samples < 1:
-        raise ValueError(f"iterations and eval_samples must be >= 1, got {iterations}, {eval_samples}")
+        raise ValueError(
+            f"iterations and eval_samples must be >= 1, got {iterations}, {eval_samples}"
+        )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         critic = NDCritic(resolution).to(device)
     opt = torch.optim.Adam(critic.parameters(), lr=2e-4, betas=(0.0, 0.9))
     critic.train()
+    with torch.enable_grad():  # callers may hold a no_grad context
+        _train_critic(
+            critic, opt, sample_fake, sample_real, iterations, batch_size, device, progress
+        )
+    critic.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        while count < eval_samples:
+            n = min(1024, eval_samples - count)
+            total += float(F.softplus(critic(sample_fake(n).to(device))).double().sum())
+            count += n
+    return total / count
+
+
+def _train_critic(
+    critic, opt, sample_fake, sample_real, iterations, batch_size, device, progress
+) -> None:
     for it in range(iterations):
         fake = sample_fake(batch_size).to(device)
         real = sample_real(batch_size).to(device)
@@ -73,11 +93,3 @@ def neural_divergence(
         opt.step()
         if progress is not None:
             progress(it + 1)
-    critic.eval()
-    total, count = 0.0, 0
-    with torch.no_grad():
-        while count < eval_samples:
-            n = min(1024, eval_samples - count)
-            total += float(F.softplus(critic(sample_fake(n).to(device))).double().sum())
-            count += n
-    return total / count

@@ -6,12 +6,12 @@ import json
 from typing import Literal
 
 import lightning as L
-import torch
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import TensorBoardLogger
 
 from srngan.evaluation.runner import MetricRunner, RunSettings
 from srngan.metrics.elhist import plot_elhist
+from srngan.metrics.inception import resolve_weights
 from srngan.training.callbacks import _every, run_dir
 from srngan.training.module import GANModule
 
@@ -71,6 +71,11 @@ class MetricsCallback(Callback):
         self._last_g_step = -1
         self.history: list[dict] = []
 
+    def setup(self, trainer: L.Trainer, pl_module: GANModule, stage: str) -> None:
+        # Fail at the start of a run, not hours in at the first evaluation.
+        if self.settings.extractor == "inception":
+            resolve_weights(self.settings.inception_weights, self.settings.download_weights)
+
     def _make_runner(self, trainer: L.Trainer, module: GANModule) -> MetricRunner:
         dm = trainer.datamodule
         self.settings.dataset_key = dm.reference_key("train")
@@ -88,7 +93,6 @@ class MetricsCallback(Callback):
         if self.at_train_end and self._last_g_step != pl_module.g_step:
             self.evaluate(trainer, pl_module)
 
-    @torch.no_grad()
     def evaluate(self, trainer: L.Trainer, module: GANModule) -> dict[str, float]:
         if self._runner is None:
             self._runner = self._make_runner(trainer, module)
@@ -100,14 +104,19 @@ class MetricsCallback(Callback):
         self.history.append(record)
         if trainer.is_global_zero:
             for logger in trainer.loggers:
-                logger.log_metrics({f"metrics/{k}": v for k, v in results.items()}, step=module.g_step)
+                logger.log_metrics(
+                    {f"metrics/{k}": v for k, v in results.items()}, step=module.g_step
+                )
                 if arrays and isinstance(logger, TensorBoardLogger):
                     for kind, values in arrays.items():
                         logger.experiment.add_histogram(f"elhist/{kind}", values, module.g_step)
             folder = run_dir(trainer)
             folder.mkdir(parents=True, exist_ok=True)
             if arrays:
-                plot_elhist({f"g_step {module.g_step}": arrays}, folder / "elhist" / f"gstep_{module.g_step:07d}.png")
+                plot_elhist(
+                    {f"g_step {module.g_step}": arrays},
+                    folder / "elhist" / f"gstep_{module.g_step:07d}.png",
+                )
             with open(folder / "metrics.jsonl", "a") as f:
                 f.write(json.dumps(record) + "\n")
         return results

@@ -234,7 +234,9 @@ class GANModule(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["srngan"] = {"g_step": self.g_step, "d_steps_since_g": self._d_steps_since_g}
-        datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        datamodule = (
+            getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        )
         if datamodule is not None and hasattr(datamodule, "config"):
             # Lets `srngan evaluate --ckpt` rebuild the real data the model was trained on.
             checkpoint["srngan_data"] = datamodule.config()

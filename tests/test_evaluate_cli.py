@@ -1,0 +1,118 @@
+"""`srngan evaluate` and the metrics callback during `fit`, end to end on CPU."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from srngan.cli import main
+from srngan.data import ShapesDataset
+from srngan.metrics import keys
+
+
+@pytest.fixture(scope="module")
+def cond_ckpt(tmp_path_factory):
+    from conftest import fit_tiny
+
+    run = fit_tiny(tmp_path_factory.mktemp("cond"), "--data.num_procedural_classes", "4")
+    return run / "checkpoints" / "last.ckpt"
+
+
+def test_evaluate_real_vs_fake_files(tmp_path, inception_weights, capsys):
+    real = ShapesDataset(60, 10, seed=1).images.permute(0, 2, 3, 1).numpy()
+    np.savez(tmp_path / "real.npz", images=real)
+    fake_dir = tmp_path / "fake"
+    fake_dir.mkdir()
+    for i, img in enumerate(ShapesDataset(50, 10, seed=2).images.permute(0, 2, 3, 1).numpy()):
+        Image.fromarray(img).save(fake_dir / f"{i:03d}.png")
+    out = tmp_path / "r.json"
+    main(["evaluate", "--real", str(tmp_path / "real.npz"), "--fake", str(fake_dir), "--metrics", "is,fid,kid",
+          "--kid-subset-size", "20", "--kid-subsets", "5", "--inception-weights", str(inception_weights),
+          "--device", "cpu", "--json", str(out)])  # fmt: skip
+    results = json.loads(out.read_text())
+    assert set(results) == {
+        keys.KEY_IS_MEAN,
+        keys.KEY_IS_STD,
+        keys.KEY_FID,
+        keys.KEY_KID_MEAN,
+        keys.KEY_KID_STD,
+    }
+    assert results[keys.KEY_FID] > 0
+    printed = capsys.readouterr().out
+    assert "frechet_inception_distance" in printed and "metric" in printed
+
+
+def test_evaluate_checkpoint_all_metrics_domain(cond_ckpt, tmp_path):
+    out = tmp_path / "r.json"
+    main(["evaluate", "--ckpt", str(cond_ckpt), "--extractor", "domain",
+          "--metrics", "is,fid,kid,intra_fid,nd,elhist", "--num-samples", "80", "--num-is-samples", "40",
+          "--num-real", "64", "--kid-subset-size", "20", "--kid-subsets", "3", "--nd-iterations", "3",
+          "--nd-samples", "64", "--elhist-pairs", "40", "--device", "cpu", "--json", str(out)])  # fmt: skip
+    results = json.loads(out.read_text())
+    for key in (keys.KEY_DOMAIN_FID, keys.KEY_DOMAIN_IS, keys.KEY_DOMAIN_ACCURACY, "domain_intra_fid", "domain_kid_mean",
+                keys.KEY_ND, keys.KEY_ELHIST_P95, "elhist_grad_fake_p95"):  # fmt: skip
+        assert key in results, key
+    assert keys.KEY_FID not in results and keys.KEY_IS_MEAN not in results  # never called Inception
+    assert 0 <= results[keys.KEY_DOMAIN_ACCURACY] <= 1
+    assert (tmp_path / "r.elhist.png").stat().st_size > 1000
+
+
+def test_evaluate_without_weights_is_one_line(cond_ckpt, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            [
+                "evaluate",
+                "--ckpt",
+                str(cond_ckpt),
+                "--metrics",
+                "fid",
+                "--num-samples",
+                "10",
+                "--device",
+                "cpu",
+            ]
+        )
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "weights-inception-2015-12-05-6726825d.pth" in err[0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--metrics", "fid,bogus"],
+            "unknown metric(s) bogus; allowed: is, fid, kid, intra_fid, nd, elhist",
+        ),
+        (["--num-samples", "0"], "--num-samples must be >= 1, got 0"),
+        ([], "pass either --ckpt CKPT, or both --real PATH and --fake PATH"),
+    ],
+)
+def test_evaluate_bad_arguments(capsys, argv, message):
+    with pytest.raises(SystemExit):
+        main(["evaluate", *argv])
+    assert message in capsys.readouterr().err
+
+
+def test_metrics_callback_during_fit(tmp_path, tiny_fit):
+    extra = tmp_path / "metrics.yaml"
+    extra.write_text(
+        "trainer:\n  callbacks:\n    - class_path: srngan.training.metrics_callback.MetricsCallback\n"
+        "      init_args: {every_n_g_steps: 2, extractor: domain, metrics: [is, fid, elhist],\n"
+        "                  num_samples: 40, num_is_samples: 40, num_real: 48, elhist_pairs: 20}\n"
+    )
+    run = tiny_fit(tmp_path, "--config", str(extra))
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["g_step"] for r in lines] == [2, 3]  # every 2 G-steps, and at the end
+    assert all(keys.KEY_DOMAIN_FID in r and keys.KEY_DOMAIN_ACCURACY in r for r in lines)
+    assert sorted(p.name for p in (run / "elhist").iterdir()) == [
+        "gstep_0000002.png",
+        "gstep_0000003.png",
+    ]
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(run), size_guidance={"histograms": 0, "scalars": 0})
+    acc.Reload()
+    assert "metrics/domain_fid" in acc.Tags()["scalars"]
+    assert "elhist/real_fake" in acc.Tags()["histograms"]
