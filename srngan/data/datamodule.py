@@ -16,6 +16,7 @@ from srngan.data.real import (
     imagefolder_num_classes,
     load_real_dataset,
 )
+from srngan.data.stream import ResumableStreamSampler
 
 
 class GANDataModule(L.LightningDataModule):
@@ -61,6 +62,8 @@ class GANDataModule(L.LightningDataModule):
         self.num_procedural_classes = num_procedural_classes
         self.seed = seed
         self._train: Dataset | None = None
+        self._sampler: ResumableStreamSampler | None = None
+        self._consumed_batches = 0
 
     @property
     def num_classes(self) -> int:
@@ -111,12 +114,26 @@ class GANDataModule(L.LightningDataModule):
         if self._train is None:
             self._train = self.make_dataset("train")
 
+    def resume_from(self, consumed_batches: int) -> None:
+        """Continue the data stream after ``consumed_batches`` batches (per process)."""
+        self._consumed_batches = consumed_batches
+        if self._sampler is not None:
+            self._sampler.start = consumed_batches * self.batch_size
+
     def train_dataloader(self) -> DataLoader:
+        """An endless loader: one "epoch" is the whole run; length is set by ``max_g_steps``.
+
+        Order comes from :class:`ResumableStreamSampler`, so a resumed run sees exactly the
+        batches an uninterrupted one would, and each DDP process its own share.
+        """
         self.setup()
+        self._sampler = ResumableStreamSampler(
+            len(self._train), self.seed, self._consumed_batches * self.batch_size
+        )
         return DataLoader(
             self._train,
             batch_size=self.batch_size,
-            shuffle=True,
+            sampler=self._sampler,
             drop_last=True,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,

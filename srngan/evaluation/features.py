@@ -91,7 +91,10 @@ def summarize(
         collective.sum_(*is_state.tensors())
     features = None
     if num_features:
-        features = collective.gather_by_index(torch.cat(kept_i), torch.cat(kept_f))
+        # A process may hold no samples (fewer sample blocks than processes).
+        indices = torch.cat(kept_i) if kept_i else torch.empty(0, dtype=torch.int64)
+        values = torch.cat(kept_f) if kept_f else torch.empty(0, feature_dim)
+        features = collective.gather_by_index(indices, values)
     return FeatureSummary(
         stats, per_class, is_state, features, correct=correct if accuracy else None
     )

@@ -13,7 +13,7 @@ from torch import nn
 from torchvision.utils import make_grid, save_image
 
 from srngan.nn import spectral_norm_value, stable_rank
-from srngan.training.module import GANModule, eval_mode
+from srngan.training.module import GANModule, NonFiniteError, eval_mode
 
 
 def _g_step_just_taken(module: GANModule) -> bool:
@@ -82,14 +82,26 @@ class GStepCheckpoint(ModelCheckpoint):
     def on_train_end(self, trainer: L.Trainer, pl_module: GANModule) -> None:
         # The final state is always kept as last.ckpt, wherever the interval fell.
         if not self._should_skip_saving_checkpoint(trainer):
+            _check_finite_weights(pl_module)
             self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
 
     def _save_now(self, trainer: L.Trainer) -> None:
         if self._should_skip_saving_checkpoint(trainer):
             return
+        # A diverged state must never replace a good checkpoint.
+        _check_finite_weights(trainer.lightning_module)
         candidates = self._monitor_candidates(trainer)
         self._save_topk_checkpoint(trainer, candidates)
         self._save_last_checkpoint(trainer, candidates)
+
+
+def _check_finite_weights(module: GANModule) -> None:
+    for name, tensor in module.state_dict().items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise NonFiniteError(
+                f"non-finite weight {name} at G-step {module.g_step}; training stopped before saving, "
+                "the last good checkpoint is kept"
+            )
 
 
 class SampleGrid(Callback):

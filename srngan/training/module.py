@@ -21,6 +21,11 @@ from srngan.regularizers import (
     regularizer_penalty,
 )
 from srngan.training.ema import make_ema, update_ema
+from srngan.training.rng import rng_state, set_rng_state
+
+
+class NonFiniteError(RuntimeError):
+    """A loss became NaN or infinite; the run stops without saving the diverged state."""
 
 
 @contextmanager
@@ -109,6 +114,7 @@ class GANModule(L.LightningModule):
         self.g_step = 0
         self._d_steps_since_g = 0
         self._d_sums: dict[str, Tensor] = {}
+        self._pending_rng: dict | None = None
 
     # ----------------------------------------------------------------- sampling
     def sample_labels(self, n: int, generator: torch.Generator | None = None) -> Tensor | None:
@@ -180,6 +186,7 @@ class GANModule(L.LightningModule):
         parts = {"loss/d_real": loss_real, "loss/d_fake": loss_fake, "loss/d": loss}
         if penalty is not None:
             parts["loss/penalty"] = penalty
+        self._check_finite(parts)
         for key, value in parts.items():
             self._d_sums[key] = self._d_sums.get(key, 0.0) + value.detach()
 
@@ -189,11 +196,28 @@ class GANModule(L.LightningModule):
         labels = self.sample_labels(n)
         fake = self.generator(torch.randn(n, self.hparams.z_dim, device=self.device), labels)
         loss = self.loss_fn.g(self.discriminator(fake, labels))
+        self._check_finite({"loss/g": loss})
         opt_g.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         opt_g.step()
         self.untoggle_optimizer(opt_g)
         return loss.detach()
+
+    def _check_finite(self, losses: dict[str, Tensor]) -> None:
+        # Checked before the optimizer step, so a NaN never reaches the weights. One stacked
+        # isfinite and a single host sync per phase.
+        values = torch.stack([v.detach().float() for v in losses.values()])
+        if bool(torch.isfinite(values).all()):
+            return
+        bad = [f"{k}={float(v):g}" for k, v in zip(losses, values) if not torch.isfinite(v)]
+        raise NonFiniteError(
+            f"non-finite loss at G-step {self.g_step + 1}: {', '.join(bad)}; training stopped, "
+            "the last good checkpoint is kept (lower the learning rate or resume from it)"
+        )
+
+    def total_d_steps(self) -> int:
+        """Discriminator steps (= data batches per process) taken so far."""
+        return self.g_step * self.hparams.n_dis + self._d_steps_since_g
 
     def _log_cycle(self, g_loss: Tensor) -> None:
         n_dis = self.hparams.n_dis
@@ -234,6 +258,7 @@ class GANModule(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["srngan"] = {"g_step": self.g_step, "d_steps_since_g": self._d_steps_since_g}
+        checkpoint["srngan_rng"] = rng_state()
         datamodule = (
             getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
         )
@@ -245,6 +270,19 @@ class GANModule(L.LightningModule):
         state = checkpoint.get("srngan", {})
         self.g_step = state.get("g_step", 0)
         self._d_steps_since_g = state.get("d_steps_since_g", 0)
+        # Applied in on_train_start, after Lightning's own setup has drawn what it draws.
+        self._pending_rng = checkpoint.get("srngan_rng")
+        # Called before the train dataloader is built: the data stream continues where it was.
+        datamodule = (
+            getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        )
+        if datamodule is not None and hasattr(datamodule, "resume_from"):
+            datamodule.resume_from(self.total_d_steps())
+
+    def on_train_start(self) -> None:
+        if self._pending_rng is not None:
+            set_rng_state(self._pending_rng)
+            self._pending_rng = None
 
 
 def _validate(args: dict) -> None:

@@ -1,0 +1,35 @@
+"""Test-only callbacks, importable by class path from configs (tests/ is on sys.path)."""
+
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+from lightning.pytorch.callbacks import Callback
+
+
+class PoisonWeights(Callback):
+    """Sets one discriminator weight to NaN after G-step ``at_g_step``."""
+
+    def __init__(self, at_g_step: int = 3) -> None:
+        self.at_g_step = at_g_step
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if pl_module.g_step == self.at_g_step and pl_module._d_steps_since_g == 0:
+            with torch.no_grad():
+                next(pl_module.discriminator.parameters()).view(-1)[0] = float("nan")
+
+
+class BufferConsistency(Callback):
+    """Under DDP, asserts after every batch that all ranks hold identical SRN/SN u, v buffers."""
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if not dist.is_initialized():
+            return
+        for name, buf in pl_module.discriminator.named_buffers():
+            if name.endswith(("_u", "_v")):
+                gathered = [torch.empty_like(buf) for _ in range(dist.get_world_size())]
+                dist.all_gather(gathered, buf.contiguous())
+                assert all(torch.equal(gathered[0], g) for g in gathered), (
+                    f"{name} differs across ranks"
+                )
+        pl_module.buffer_checks = getattr(pl_module, "buffer_checks", 0) + 1
