@@ -56,6 +56,12 @@ def test_evaluate_checkpoint_all_metrics_domain(cond_ckpt, tmp_path):
     assert keys.KEY_FID not in results and keys.KEY_IS_MEAN not in results  # never called Inception
     assert 0 <= results[keys.KEY_DOMAIN_ACCURACY] <= 1
     assert (tmp_path / "r.elhist.png").stat().st_size > 1000
+    # Overlay two runs' eLhist values in one plot.
+    second = tmp_path / "b.elhist.npz"
+    second.write_bytes((tmp_path / "r.elhist.npz").read_bytes())
+    main(["evaluate", "--elhist-overlay", str(tmp_path / "r.elhist.npz"), str(second),
+          "--elhist-png", str(tmp_path / "both.png")])  # fmt: skip
+    assert (tmp_path / "both.png").stat().st_size > 1000
 
 
 def test_evaluate_without_weights_is_one_line(cond_ckpt, capsys):

@@ -102,63 +102,33 @@ def _error(capsys, *argv):
 
 def test_errors_are_one_line_and_leave_nothing(checkpoints, tmp_path, capsys):
     out = tmp_path / "out"
-    assert "not found" in _error(
-        capsys,
-        "sample",
-        "--ckpt",
-        str(tmp_path / "missing.ckpt"),
-        "--num-samples",
-        "2",
-        "--out",
-        str(out),
-    )
+
+    def sample_error(ckpt, *extra, target=out):
+        return _error(
+            capsys,
+            "sample",
+            "--ckpt",
+            str(ckpt),
+            "--num-samples",
+            "2",
+            "--out",
+            str(target),
+            *extra,
+        )
+
+    assert "not found" in sample_error(tmp_path / "missing.ckpt")
     truncated = tmp_path / "t.ckpt"
     truncated.write_bytes(checkpoints["cond"].read_bytes()[:1000])
-    assert "truncated or corrupt" in _error(
-        capsys, "sample", "--ckpt", str(truncated), "--num-samples", "2", "--out", str(out)
-    )
+    assert "truncated or corrupt" in sample_error(truncated)
     foreign = tmp_path / "f.ckpt"
     torch.save({"weights": torch.zeros(2)}, foreign)
-    assert "not an srngan checkpoint" in _error(
-        capsys, "sample", "--ckpt", str(foreign), "--num-samples", "2", "--out", str(out)
-    )
-    msg = _error(
-        capsys,
-        "sample",
-        "--ckpt",
-        str(checkpoints["cond"]),
-        "--num-samples",
-        "2",
-        "--out",
-        str(out),
-        "--class",
-        "6",
-    )
+    assert "not an srngan checkpoint" in sample_error(foreign)
+    msg = sample_error(checkpoints["cond"], "--class", "6")
     assert "class index 6 out of range" in msg and "0..5" in msg
-    assert "unconditional" in _error(
-        capsys,
-        "sample",
-        "--ckpt",
-        str(checkpoints["uncond"]),
-        "--num-samples",
-        "2",
-        "--out",
-        str(out),
-        "--class",
-        "1",
-    )
+    assert "unconditional" in sample_error(checkpoints["uncond"], "--class", "1")
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    assert "cannot write" in _error(
-        capsys,
-        "sample",
-        "--ckpt",
-        str(checkpoints["cond"]),
-        "--num-samples",
-        "2",
-        "--out",
-        str(blocker / "sub" / "x"),
-    )
+    assert "cannot write" in sample_error(checkpoints["cond"], target=blocker / "sub" / "x")
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == [
         "f.ckpt",
         "file",

@@ -109,8 +109,24 @@ def _parse_metrics(text: str) -> tuple[str, ...]:
     return chosen
 
 
+def _overlay(args) -> None:
+    from srngan.metrics.elhist import plot_elhist
+
+    runs = {}
+    for name in args.elhist_overlay:
+        path = Path(name)
+        if not path.is_file():
+            raise CommandError(f"{path} not found")
+        with np.load(path) as npz:
+            runs[path.stem.removesuffix(".elhist")] = {k: torch.from_numpy(npz[k]) for k in npz.files}
+    png = plot_elhist(runs, args.elhist_png or "elhist_overlay.png")
+    print(f"eLhist overlay of {len(runs)} runs: {png}")
+
+
 def main(argv: list[str]) -> None:
     args = build_parser().parse_args(argv)
+    if args.elhist_overlay:
+        return _overlay(args)
     metrics = _parse_metrics(args.metrics)
     for flag in (
         "num_samples",
