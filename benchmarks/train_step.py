@@ -35,7 +35,9 @@ def _peak_memory_mb(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def run_framework(reg: str, iterations: int, warmup: int, channels: int | None, device: torch.device) -> list[float]:
+def run_framework(
+    reg: str, iterations: int, warmup: int, channels: int | None, device: torch.device
+) -> list[float]:
     import lightning as L
 
     from srngan.data.datamodule import GANDataModule
@@ -72,7 +74,9 @@ def run_framework(reg: str, iterations: int, warmup: int, channels: int | None, 
     return times[warmup:]
 
 
-def run_hand_written(reg: str, iterations: int, warmup: int, channels: int | None, device: torch.device) -> list[float]:
+def run_hand_written(
+    reg: str, iterations: int, warmup: int, channels: int | None, device: torch.device
+) -> list[float]:
     import torch.nn.functional as F
 
     from srngan.data.procedural import ShapesDataset
@@ -87,7 +91,9 @@ def run_hand_written(reg: str, iterations: int, warmup: int, channels: int | Non
     total = warmup + iterations + 1
     decay = lambda s: max(0.0, 1 - s / total)  # noqa: E731
     sched = [torch.optim.lr_scheduler.LambdaLR(o, decay) for o in (opt_g, opt_d)]
-    loader = torch.utils.data.DataLoader(ShapesDataset(2000, 10), batch_size=D_BATCH, shuffle=True, drop_last=True)
+    loader = torch.utils.data.DataLoader(
+        ShapesDataset(2000, 10), batch_size=D_BATCH, shuffle=True, drop_last=True
+    )
     batches = iter(loader)
     times = []
     for _ in range(warmup + iterations):
@@ -132,7 +138,9 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=3, help="measured G-iterations per run")
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=2, help="alternating rounds per variant")
-    parser.add_argument("--channels", type=int, default=None, help="G and D base width (default: paper's)")
+    parser.add_argument(
+        "--channels", type=int, default=None, help="G and D base width (default: paper's)"
+    )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--worker", choices=("framework", "hand"), help=argparse.SUPPRESS)
     parser.add_argument("--reg", default="srn", help=argparse.SUPPRESS)
@@ -145,8 +153,15 @@ def main() -> None:
     for _ in range(args.repeats):
         for reg in ("srn", "sn"):
             for side in ("framework", "hand"):
-                out = subprocess.run([*base, "--worker", side, "--reg", reg], capture_output=True, text=True, check=True)
-                results.setdefault((reg, side), []).append(json.loads(out.stdout.strip().splitlines()[-1]))
+                out = subprocess.run(
+                    [*base, "--worker", side, "--reg", reg],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                results.setdefault((reg, side), []).append(
+                    json.loads(out.stdout.strip().splitlines()[-1])
+                )
     print(f"device={args.device}, torch {torch.__version__}, threads={torch.get_num_threads()}, widths="
           f"{args.channels or 'paper (G 256, D 128)'}, n_dis={N_DIS}, D batch {D_BATCH}, G batch {G_BATCH}, "
           f"{args.iterations} iterations x {args.repeats} runs")  # fmt: skip
@@ -161,10 +176,20 @@ def main() -> None:
     print_table(
         "Seconds per G-iteration (median) and peak memory (MB; CPU: process max RSS, CUDA: max allocated)",
         rows,
-        ("GAN", "GANModule s", "hand loop s", "time ratio", "GANModule MB", "hand MB", "memory ratio"),
+        (
+            "GAN",
+            "GANModule s",
+            "hand loop s",
+            "time ratio",
+            "GANModule MB",
+            "hand MB",
+            "memory ratio",
+        ),
     )
     worst = max(float(r[3]) for r in rows)
-    print(f"\nframework overhead: worst time ratio {worst:.3f} (goal <= 1.05): {'met' if worst <= 1.05 else 'NOT met'}")
+    print(
+        f"\nframework overhead: worst time ratio {worst:.3f} (goal <= 1.05): {'met' if worst <= 1.05 else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

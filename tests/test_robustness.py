@@ -210,5 +210,7 @@ def test_metrics_equal_across_process_counts(tmp_path):
     two = json.loads((tmp_path / "world2.json").read_text())
     assert one.keys() == two.keys()
     for k in one:
-        # float64 sums reduced in another order; features are float32 per image either way.
-        assert two[k] == pytest.approx(one[k], rel=1e-9, abs=1e-12), k
+        # float64 sums reduced in another order (features are float32 per image either way).
+        # Per-class covariances here come from ~10 samples and are singular, which amplifies
+        # reordering round-off to ~1e-9 relative: 1e-7 bounds it with margin.
+        assert two[k] == pytest.approx(one[k], rel=1e-7, abs=1e-12), k

@@ -92,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--elhist-png", help="write the eLhist plot here (default: beside --json, or elhist.png)"
     )
+    p.add_argument(
+        "--elhist-overlay",
+        nargs="+",
+        metavar="NPZ",
+        help="only plot: overlay the eLhist .npz files of earlier evaluations into --elhist-png",
+    )
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
@@ -118,7 +124,9 @@ def _overlay(args) -> None:
         if not path.is_file():
             raise CommandError(f"{path} not found")
         with np.load(path) as npz:
-            runs[path.stem.removesuffix(".elhist")] = {k: torch.from_numpy(npz[k]) for k in npz.files}
+            runs[path.stem.removesuffix(".elhist")] = {
+                k: torch.from_numpy(npz[k]) for k in npz.files
+            }
     png = plot_elhist(runs, args.elhist_png or "elhist_overlay.png")
     print(f"eLhist overlay of {len(runs)} runs: {png}")
 
@@ -159,7 +167,10 @@ def main(argv: list[str]) -> None:
             or (Path(args.json).with_suffix(".elhist.png") if args.json else "elhist.png")
         )
         plot_elhist({Path(args.ckpt).stem: arrays}, png)
-        print(f"eLhist plot: {png}")
+        # The raw values too, so several runs can be overlaid later (--elhist-overlay).
+        with atomic_output(png.with_suffix(".npz")) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **{k: v.numpy() for k, v in arrays.items()})
+        print(f"eLhist plot: {png} (values: {png.with_suffix('.npz')})")
     if args.json:
         with atomic_output(args.json) as tmp:
             tmp.write_text(json.dumps(results, indent=2) + "\n")

@@ -50,7 +50,9 @@ def _congruence(factor: Tensor, sigma: Tensor) -> Tensor:
         # Transposed views are Fortran-ordered with no copy: U = L^T is upper triangular, and
         # sigma^T may stand for sigma (the result is transposed, which keeps the eigenvalues).
         upper = factor.contiguous().numpy().T
-        right = blas.dtrmm(1.0, upper, sigma.contiguous().numpy().T, side=1, lower=0, trans_a=1)  # S L
+        right = blas.dtrmm(
+            1.0, upper, sigma.contiguous().numpy().T, side=1, lower=0, trans_a=1
+        )  # S L
         return torch.from_numpy(blas.dtrmm(1.0, upper, right, side=0, lower=0).T)  # (L^T S L)^T
     return factor.T @ sigma @ factor
 
@@ -64,7 +66,9 @@ def trace_sqrt_product(sigma_1: Tensor, sigma_2: Tensor, factor_1: Tensor | None
         # LAPACK through scipy: same algorithm as torch's eigvalsh without its one-off warm-up.
         from scipy.linalg import eigh
 
-        evals = torch.from_numpy(eigh(similar.numpy(), eigvals_only=True, driver="evr", check_finite=False))
+        evals = torch.from_numpy(
+            eigh(similar.numpy(), eigvals_only=True, driver="evr", check_finite=False)
+        )
     else:
         evals = torch.linalg.eigvalsh(similar)
     return evals.clamp_min(0).sqrt().sum()
