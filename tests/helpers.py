@@ -33,3 +33,14 @@ class BufferConsistency(Callback):
                     f"{name} differs across ranks"
                 )
         pl_module.buffer_checks = getattr(pl_module, "buffer_checks", 0) + 1
+
+
+class LinearD(torch.nn.Module):
+    """``D(x) = <w, x>``: gradient ``w`` everywhere, so eLhist and gradient penalties are analytic."""
+
+    def __init__(self, w: torch.Tensor) -> None:
+        super().__init__()
+        self.w = torch.nn.Parameter(w)
+
+    def forward(self, x, y=None):
+        return x.flatten(1) @ self.w

@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from helpers import LinearD
 from torch import nn
 from torch.utils.data import Dataset
 
@@ -227,19 +228,10 @@ def test_neural_divergence_ranks_copy_above_noise():
     assert copy_score > noise_score + 0.1  # a critic separates noise from data, not data from data
 
 
-class _LinearD(nn.Module):
-    def __init__(self, w):
-        super().__init__()
-        self.w = nn.Parameter(w)
-
-    def forward(self, x, y=None):
-        return x.flatten(1) @ self.w
-
-
 def test_elhist_of_linear_discriminator_matches_analytic_range(tmp_path):
     g = torch.Generator().manual_seed(0)
     w = torch.randn(3 * 8 * 8, generator=g, dtype=torch.float64)
-    d = _LinearD(w)
+    d = LinearD(w)
     real_a, real_b = torch.randn(2, 200, 3, 8, 8, generator=g, dtype=torch.float64)
     fake_a = real_a + 0.3 * w.view(1, 3, 8, 8)  # differences parallel to w: ratio exactly ||w||
     fake_b = torch.randn(200, 3, 8, 8, generator=g, dtype=torch.float64)

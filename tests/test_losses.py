@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from torch import nn
+from helpers import LinearD
 
 from srngan.losses import get_loss, gradient_penalty
 
@@ -41,19 +41,10 @@ def test_unknown_loss():
         get_loss("lsgan")
 
 
-class _LinearCritic(nn.Module):
-    def __init__(self, w):
-        super().__init__()
-        self.w = nn.Parameter(w)
-
-    def forward(self, x, y=None):
-        return x.flatten(1) @ self.w
-
-
 def test_gradient_penalty_of_linear_critic():
     # grad_x <w, x> = w everywhere, so the penalty is weight * (||w|| - 1)^2 exactly.
     w = torch.full((12,), 0.5, dtype=torch.float64)  # ||w|| = sqrt(3)
-    critic = _LinearCritic(w)
+    critic = LinearD(w)
     real = torch.randn(5, 3, 2, 2, dtype=torch.float64)
     fake = torch.randn(5, 3, 2, 2, dtype=torch.float64)
     gp = gradient_penalty(critic, real, fake, weight=10.0)

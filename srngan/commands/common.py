@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import inspect
 import os
 import pickle
@@ -13,6 +14,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import torch
+
+
+def command_parser(name: str, description: str) -> argparse.ArgumentParser:
+    """The parser of ``srngan <name>``, its description shown verbatim (it holds examples)."""
+    return argparse.ArgumentParser(
+        prog=f"srngan {name}",
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 class CommandError(Exception):

@@ -9,7 +9,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from srngan.commands.common import CommandError, atomic_output, load_checkpoint, pick_device
+from srngan.commands.common import (
+    CommandError,
+    atomic_output,
+    command_parser,
+    load_checkpoint,
+    pick_device,
+)
 from srngan.metrics import keys
 
 DESCRIPTION = """Compute IS / FID / KID / Intra-FID / Neural Divergence / eLhist.
@@ -20,11 +26,7 @@ DESCRIPTION = """Compute IS / FID / KID / Intra-FID / Neural Divergence / eLhist
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="srngan evaluate",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = command_parser("evaluate", DESCRIPTION)
     src = p.add_argument_group("what to evaluate (--ckpt, or --real and --fake)")
     src.add_argument("--ckpt", help="checkpoint written by `srngan fit`")
     src.add_argument(

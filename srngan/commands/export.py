@@ -7,7 +7,7 @@ import argparse
 import torch
 from torch import Tensor, nn
 
-from srngan.commands.common import CommandError, atomic_output, load_checkpoint
+from srngan.commands.common import CommandError, atomic_output, command_parser, load_checkpoint
 
 DESCRIPTION = """Export a checkpoint's generator (EMA when kept) with torch.export.
 
@@ -50,11 +50,7 @@ def export_generator(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="srngan export",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = command_parser("export", DESCRIPTION)
     p.add_argument("--ckpt", required=True, help="checkpoint written by `srngan fit`")
     p.add_argument("--out", required=True, help="output file, e.g. G.pt")
     p.add_argument(

@@ -11,7 +11,13 @@ from PIL import Image
 from torchvision.utils import make_grid
 from tqdm import tqdm
 
-from srngan.commands.common import CommandError, atomic_output, load_checkpoint, pick_device
+from srngan.commands.common import (
+    CommandError,
+    atomic_output,
+    command_parser,
+    load_checkpoint,
+    pick_device,
+)
 from srngan.evaluation.sampling import generate_samples
 from srngan.metrics.inception import quantize_images
 
@@ -28,11 +34,7 @@ the .npz holds 'images' (uint8, N x H x W x 3) and, when conditional, 'labels' (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="srngan sample",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = command_parser("sample", DESCRIPTION)
     p.add_argument("--ckpt", required=True, help="checkpoint written by `srngan fit`")
     p.add_argument("--num-samples", type=int, required=True)
     p.add_argument("--out", required=True, help="folder (png), file .npz (npz) or file .png (grid)")
@@ -40,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--class",
         dest="class_",
+        metavar="K|all",
         default=None,
         help="conditional models: K for class K only, 'all' for balanced classes (i mod C); default: uniform random",
     )
