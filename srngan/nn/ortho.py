@@ -26,7 +26,7 @@ def orthonormal_penalty(model: nn.Module, strength: float = 1e-4) -> Tensor:
 
         >>> import torch
         >>> net = torch.nn.Linear(4, 4, bias=False)
-        >>> torch.nn.init.eye_(net.weight)
+        >>> _ = torch.nn.init.eye_(net.weight)
         >>> float(orthonormal_penalty(net, strength=1.0))
         0.0
     """
