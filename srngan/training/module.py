@@ -180,13 +180,13 @@ class GANModule(L.LightningModule):
         )
         if penalty is not None:
             loss = loss + penalty
-        opt_d.zero_grad(set_to_none=True)
-        self.manual_backward(loss)
-        opt_d.step()
         parts = {"loss/d_real": loss_real, "loss/d_fake": loss_fake, "loss/d": loss}
         if penalty is not None:
             parts["loss/penalty"] = penalty
         self._check_finite(parts)
+        opt_d.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        opt_d.step()
         for key, value in parts.items():
             self._d_sums[key] = self._d_sums.get(key, 0.0) + value.detach()
 
