@@ -8,7 +8,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from srngan.nn import project_stable_rank, spectral_norm_value, stable_rank, stable_rank_norm
-from srngan.nn._matrix import weight_to_matrix
+from srngan.nn._matrix import matrix_to_weight, output_dim, weight_to_matrix
 
 LAYERS = [
     lambda: nn.Linear(40, 24),
@@ -27,19 +27,12 @@ def _layer(make, seed=0):
     layer = make().double()
     # A clear spectral gap makes 300 power iterations converge to machine precision.
     with torch.no_grad():
-        mat = weight_to_matrix(layer.weight, _dim(layer))
-        u, s, vh = torch.linalg.svd(mat, full_matrices=False)
+        dim = output_dim(layer)
+        u, s, vh = torch.linalg.svd(weight_to_matrix(layer.weight, dim), full_matrices=False)
         s = torch.linspace(1.0, 0.3, s.numel(), dtype=torch.float64) * 2.0
         s[0] = 4.0
-        new = (u * s) @ vh
-        if _dim(layer) == 1:
-            new = new.reshape(layer.weight.movedim(1, 0).shape).movedim(0, 1)
-        layer.weight.copy_(new.reshape(layer.weight.shape))
+        layer.weight.copy_(matrix_to_weight((u * s) @ vh, layer.weight, dim))
     return layer
-
-
-def _dim(layer):
-    return 1 if isinstance(layer, nn.modules.conv._ConvTransposeNd) else 0
 
 
 def _converge(layer, steps=300):
@@ -56,7 +49,7 @@ def _original(layer):
 @pytest.mark.parametrize("make", LAYERS)
 def test_converged_layer_has_unit_sigma_and_target_stable_rank(make):
     layer = _layer(make)
-    dim = _dim(layer)
+    dim = output_dim(layer)
     w0 = layer.weight.detach().clone()
     # Half the weight's own stable rank (as a fraction of min(m, n)): SRN must act.
     ratio = 0.5 * stable_rank(w0, dim) / min(weight_to_matrix(w0, dim).shape)
@@ -76,7 +69,7 @@ def test_converged_layer_has_unit_sigma_and_target_stable_rank(make):
 @pytest.mark.parametrize("make", LAYERS)
 def test_low_stable_rank_weight_is_only_spectrally_normalized(make):
     layer = _layer(make, seed=1)
-    dim = _dim(layer)
+    dim = output_dim(layer)
     w0 = layer.weight.detach().clone()
     # A target above the weight's own stable rank: only the spectral normalization acts.
     ratio = min(1.0, 1.5 * stable_rank(w0, dim) / min(weight_to_matrix(w0, dim).shape))

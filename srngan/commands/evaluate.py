@@ -243,11 +243,9 @@ def load_images(path: str | Path) -> tuple[torch.Tensor, torch.Tensor | None]:
 
 
 def _evaluate_folders(args, metrics, device):
-    from srngan.evaluation.evaluator import intra_fid
+    from srngan.evaluation.evaluator import summaries_to_metrics
     from srngan.evaluation.features import summarize
     from srngan.evaluation.runner import build_extractor
-    from srngan.metrics.fid import statistics_to_fid
-    from srngan.metrics.kid import features_to_kid
 
     unsupported = set(metrics) - {"is", "fid", "kid", "intra_fid"}
     if unsupported:
@@ -275,21 +273,14 @@ def _evaluate_folders(args, metrics, device):
     keep = "kid" in metrics
     gen = summarize(batches(fake, fake_labels), extractor, dim, n_fake, n_fake if "is" in metrics else 0,
                     n_fake if keep else 0, logit_dim, classes, device)  # fmt: skip
-    results = {}
-    if "is" in metrics:
-        results.update(gen.inception_score.compute())
-    if set(metrics) & {"fid", "kid", "intra_fid"}:
-        ref = summarize(batches(real, real_labels), extractor, dim, n_real, 0, n_real if keep else 0,
-                        logit_dim, classes, device).with_factors()  # fmt: skip
-        if "fid" in metrics:
-            results[keys.KEY_FID] = statistics_to_fid(ref.stats, gen.stats, ref.factor)
-        if "kid" in metrics:
-            results.update(
-                features_to_kid(gen.features, ref.features, args.kid_subsets, args.kid_subset_size)
-            )
-        if "intra_fid" in metrics:
-            results[keys.KEY_INTRA_FID] = intra_fid(ref, gen)
-    return results
+
+    def reference():
+        return summarize(batches(real, real_labels), extractor, dim, n_real, 0, n_real if keep else 0,
+                         logit_dim, classes, device).with_factors()  # fmt: skip
+
+    return summaries_to_metrics(
+        set(metrics), gen, reference, args.kid_subsets, args.kid_subset_size
+    )
 
 
 def _print_table(results: dict[str, float]) -> None:

@@ -54,6 +54,34 @@ def intra_fid(reference: FeatureSummary, generated: FeatureSummary) -> float:
     return float(sum(values) / len(values))
 
 
+def summaries_to_metrics(
+    wants: set[str],
+    generated: FeatureSummary,
+    reference: Callable[[], FeatureSummary],
+    kid_subsets: int = 100,
+    kid_subset_size: int = 1000,
+) -> dict[str, float]:
+    """IS / FID / KID / Intra-FID (those in ``wants``) from feature summaries.
+
+    ``reference`` is called only when a metric needs the real data (IS does not).
+    """
+    out: dict[str, float] = {}
+    if "is" in wants:
+        out.update(generated.inception_score.compute())
+    if wants & {"fid", "kid", "intra_fid"}:
+        ref = reference()
+        if "fid" in wants:
+            out[keys.KEY_FID] = statistics_to_fid(ref.stats, generated.stats, ref.factor)
+        if "kid" in wants:
+            # Generated first, as torch-fidelity (input1 = generated) draws its subsets.
+            out.update(
+                features_to_kid(generated.features, ref.features, kid_subsets, kid_subset_size)
+            )
+        if "intra_fid" in wants:
+            out[keys.KEY_INTRA_FID] = intra_fid(ref, generated)
+    return out
+
+
 class Evaluator:
     """Reference statistics (computed once, cached on disk) and metrics of generators against them.
 
@@ -147,23 +175,10 @@ class Evaluator:
 
     def metrics_of(self, generated: FeatureSummary) -> dict[str, float]:
         """The requested feature metrics of a generated summary against the reference."""
-        s, wants, out = self.settings, self.wants, {}
-        if "is" in wants:
-            out.update(generated.inception_score.compute())
-        if wants & {"fid", "kid", "intra_fid"}:
-            ref = self.reference()
-            if "fid" in wants:
-                out[keys.KEY_FID] = statistics_to_fid(ref.stats, generated.stats, ref.factor)
-            if "kid" in wants:
-                # Generated first, as torch-fidelity (input1 = generated) draws its subsets.
-                out.update(
-                    features_to_kid(
-                        generated.features, ref.features, s.kid_subsets, s.kid_subset_size
-                    )
-                )
-            if "intra_fid" in wants:
-                out[keys.KEY_INTRA_FID] = intra_fid(ref, generated)
-        return out
+        s = self.settings
+        return summaries_to_metrics(
+            self.wants, generated, self.reference, s.kid_subsets, s.kid_subset_size
+        )
 
     def evaluate(
         self, generate: Callable[[Tensor, Tensor | None], Tensor], z_dim: int

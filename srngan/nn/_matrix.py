@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from torch import Tensor
+from torch import Tensor, nn
 
 
 def weight_to_matrix(weight: Tensor, dim: int = 0) -> Tensor:
@@ -25,3 +25,8 @@ def matrix_to_weight(matrix: Tensor, like: Tensor, dim: int = 0) -> Tensor:
         moved = like.movedim(dim, 0)
         return matrix.reshape(moved.shape).movedim(0, dim)
     return matrix.reshape(like.shape)
+
+
+def output_dim(module: nn.Module) -> int:
+    """The weight dimension indexing outputs: 1 for ConvTranspose weights (in, out, ...), else 0."""
+    return 1 if isinstance(module, nn.modules.conv._ConvTransposeNd) else 0

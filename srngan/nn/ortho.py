@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from srngan.nn._matrix import weight_to_matrix
+from srngan.nn._matrix import output_dim, weight_to_matrix
 from srngan.nn.normalize import NORMALIZABLE_LAYERS
 
 __all__ = ["orthonormal_penalty"]
@@ -36,7 +36,7 @@ def orthonormal_penalty(model: nn.Module, strength: float = 1e-4) -> Tensor:
     for layer in model.modules():
         if not isinstance(layer, NORMALIZABLE_LAYERS):
             continue
-        dim = 1 if isinstance(layer, nn.modules.conv._ConvTransposeNd) else 0
+        dim = output_dim(layer)
         matrix = weight_to_matrix(layer.weight, dim)
         gram = matrix @ matrix.T if matrix.shape[0] <= matrix.shape[1] else matrix.T @ matrix
         eye = torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)

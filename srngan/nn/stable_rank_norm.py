@@ -7,13 +7,12 @@ from typing import TypeVar
 from torch import nn
 from torch.nn.utils import parametrize
 
+from srngan.nn._matrix import output_dim
 from srngan.nn._srn import _StableRankNorm
 
 __all__ = ["stable_rank_norm"]
 
 _ModuleT = TypeVar("_ModuleT", bound=nn.Module)
-
-_TRANSPOSED = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 
 
 def stable_rank_norm(
@@ -87,7 +86,7 @@ def stable_rank_norm(
             "pass the name of a weight parameter"
         )
     if dim is None:
-        dim = 1 if isinstance(module, _TRANSPOSED) else 0
+        dim = output_dim(module)
     if not -weight.ndim <= dim < max(weight.ndim, 1):
         raise ValueError(f"dim={dim} is out of range for a weight of shape {tuple(weight.shape)}")
     parametrize.register_parametrization(

@@ -13,6 +13,7 @@ from torch import nn
 from torchvision.utils import make_grid, save_image
 
 from srngan.nn import spectral_norm_value, stable_rank
+from srngan.nn._matrix import output_dim
 from srngan.training.module import GANModule, NonFiniteError, eval_mode
 
 
@@ -168,7 +169,7 @@ def layer_spectra(network: nn.Module) -> dict[str, tuple[float, float]]:
                 or "parametrizations" in name
             ):
                 continue
-            dim = 1 if isinstance(layer, nn.modules.conv._ConvTransposeNd) else 0
+            dim = output_dim(layer)
             out[name] = (spectral_norm_value(weight, dim), stable_rank(weight, dim))
     return out
 
