@@ -128,16 +128,17 @@ class MetricRunner:
     # ------------------------------------------------------------------ samplers
     def _real_sampler(self, data: Dataset, seed: int) -> Callable[..., tuple[Tensor, Tensor]]:
         g = torch.Generator().manual_seed(seed)
-        labels = None
+        by_class: dict[int, Tensor] | None = None
 
         def sample(n: int, classes: Tensor | None = None) -> tuple[Tensor, Tensor]:
-            nonlocal labels
+            nonlocal by_class
             if classes is None:
                 idx = torch.randint(len(data), (n,), generator=g)
             else:
-                if labels is None:
-                    labels = torch.tensor([int(data[i][1]) for i in range(len(data))])
-                idx = torch.stack([_pick(labels == c, g) for c in classes.tolist()])
+                if by_class is None:
+                    labels = _dataset_labels(data)
+                    by_class = {int(c): (labels == c).nonzero().squeeze(1) for c in labels.unique()}
+                idx = torch.stack([_pick(by_class, c, g) for c in classes.tolist()])
             items = [data[int(i)] for i in idx]
             return torch.stack([x for x, _ in items]), torch.tensor([int(y) for _, y in items])
 
@@ -200,8 +201,17 @@ class MetricRunner:
         return {k: torch.cat(v) for k, v in out.items()}
 
 
-def _pick(mask: Tensor, g: torch.Generator) -> Tensor:
-    candidates = mask.nonzero().squeeze(1)
+def _dataset_labels(data: Dataset) -> Tensor:
+    """All labels of a dataset, from its label array when it has one (no image decoding)."""
+    for name in ("labels", "targets"):  # ShapesDataset; torchvision CIFAR / ImageFolder
+        array = getattr(data, name, None)
+        if array is not None:
+            return torch.as_tensor(array, dtype=torch.int64)
+    return torch.tensor([int(data[i][1]) for i in range(len(data))])
+
+
+def _pick(by_class: dict[int, Tensor], c: int, g: torch.Generator) -> Tensor:
+    candidates = by_class.get(c, torch.empty(0, dtype=torch.int64))
     if candidates.numel() == 0:
         raise ValueError("a class has no real images for conditional eLhist pairs")
     return candidates[torch.randint(candidates.numel(), (1,), generator=g)][0]
