@@ -73,13 +73,18 @@ def test_ema_generator_is_kept_and_differs(tmp_path, tiny_fit):
 
 def _srank_excess(model):
     """max over D layers of stable rank minus that layer's SRN target at rank_ratio 0.3."""
+    spectra = layer_spectra(model.discriminator)  # eval mode: no power-iteration step
+    modules = dict(model.discriminator.named_modules())
     excess = []
-    for name, layer in model.discriminator.named_modules():
-        w = getattr(layer, "weight", None)
-        if isinstance(w, torch.Tensor) and w.ndim >= 2 and "parametrizations" not in name:
-            rows, cols = w.shape[0], w[0].numel()
-            target = max(1.0, 0.3 * min(rows, cols))
-            excess.append(layer_spectra(model.discriminator)[name][1] - target)
+    for name, (_, srank) in spectra.items():
+        layer = modules[name]
+        shape = (
+            layer.parametrizations.weight.original.shape
+            if hasattr(layer, "parametrizations")
+            else layer.weight.shape
+        )
+        rows, cols = shape[0], math.prod(shape[1:])
+        excess.append(srank - max(1.0, 0.3 * min(rows, cols)))
     return max(excess)
 
 
