@@ -42,3 +42,18 @@ def test_config_instantiates(name):
             128,
         )
         assert hp.loss == ("wasserstein" if hp.regularizer == "wgan-gp" else "hinge")
+
+
+@pytest.mark.parametrize("name", [n for n in PAPER if n.startswith(("cifar10_", "celeba_"))])
+def test_paper_configs_compute_nd_and_elhist_at_the_end(name):
+    # Table 4 (ND) and Figure 5 (eLhist) from the paper's own runs, with Appendix E's settings.
+    cfg = yaml.safe_load((CONFIGS / f"{name}.yaml").read_text())
+    (metrics,) = [
+        c["init_args"] for c in cfg["trainer"]["callbacks"] if "MetricsCallback" in c["class_path"]
+    ]
+    assert set(metrics["final_metrics"]) == {"nd", "elhist"}
+    assert metrics.get("nd_iterations", 100_000) == 100_000
+    assert metrics.get("nd_eval_samples", 1_000_000) == 1_000_000
+    assert metrics.get("elhist_pairs", 2000) == 2000
+    if "intra_fid" in metrics["metrics"]:
+        assert metrics["intra_fid_samples_per_class"] == 5000

@@ -106,14 +106,19 @@ def test_metrics_callback_during_fit(tmp_path, tiny_fit):
     extra.write_text(
         "trainer:\n  callbacks:\n    - class_path: srngan.training.metrics_callback.MetricsCallback\n"
         "      init_args: {every_n_g_steps: 2, extractor: domain, metrics: [is, fid, elhist],\n"
+        "                  final_metrics: [nd], nd_iterations: 2, nd_eval_samples: 16,\n"
         "                  num_samples: 40, num_is_samples: 40, num_real: 48, elhist_pairs: 20}\n"
     )
     run = tiny_fit(tmp_path, "--config", str(extra))
     lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["g_step"] for r in lines] == [2, 3]  # every 2 G-steps, and at the end
     assert all(keys.KEY_DOMAIN_FID in r and keys.KEY_DOMAIN_ACCURACY in r for r in lines)
+    # final_metrics run once, at the end only.
+    assert [keys.KEY_ND in r for r in lines] == [False, True]
     assert sorted(p.name for p in (run / "elhist").iterdir()) == [
+        "gstep_0000002.npz",
         "gstep_0000002.png",
+        "gstep_0000003.npz",
         "gstep_0000003.png",
     ]
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

@@ -170,10 +170,47 @@ def test_results_independent_of_batch_size():
 
 def test_intra_fid_is_mean_of_class_fids():
     ev = _evaluator(50, metrics=("intra_fid",))
-    gen = ev.summarize_generator(_generate, 8)
-    ref = ev.reference()
-    manual = [statistics_to_fid(ref.per_class[c], gen.per_class[c]) for c in range(10)]
-    assert ev.metrics_of(gen)[keys.KEY_INTRA_FID] == pytest.approx(sum(manual) / 10, rel=1e-9)
+    per_class = ev.summarize_classes(_generate, 8)
+    ref = ev.class_reference()
+    manual = [statistics_to_fid(ref.per_class[c], per_class.per_class[c]) for c in range(10)]
+    result = ev.metrics_of(ev.summarize_generator(_generate, 8), per_class)
+    assert result[keys.KEY_INTRA_FID] == pytest.approx(sum(manual) / 10, rel=1e-9)
+
+
+def test_intra_fid_protocol_counts(tmp_path):
+    # Miyato & Koyama's protocol: N images generated *conditioned on* each class, against every
+    # training image of that class (not the random-label FID samples that land in a class).
+    seen: list[torch.Tensor] = []
+
+    def generate(z, labels):
+        seen.append(labels.clone())
+        return _generate(z, labels)
+
+    real = ShapesDataset(100, 10, seed=5)
+    settings = EvalSettings(metrics=("intra_fid",), intra_fid_samples_per_class=37, batch_size=16)
+    ev = Evaluator(_PixelExtractor(), 16, 10, real, settings, {"d": "t"}, num_classes=10)
+    per_class = ev.summarize_classes(generate, 8)
+    assert {c: int(s.count) for c, s in per_class.per_class.items()} == dict.fromkeys(range(10), 37)
+    labels = torch.cat(seen)
+    assert labels.numel() == 370
+    assert all(int((labels == c).sum()) == 37 for c in range(10))
+    ref = ev.class_reference()
+    expected = torch.bincount(real.labels, minlength=10)
+    assert [int(ref.per_class[c].count) for c in range(10)] == expected.tolist()
+    assert int(expected.sum()) == len(real)  # all images, whatever num_real says
+    # Per-class real statistics are cached on disk; a new evaluator loads them.
+    assert len(list((tmp_path / "cache").glob("class-reference-stats-*.pt"))) == 1
+    again = Evaluator(_PixelExtractor(), 16, 10, real, settings, {"d": "t"}, num_classes=10)
+    torch.testing.assert_close(
+        again.class_reference().per_class[3].outer, ref.per_class[3].outer, rtol=0, atol=0
+    )
+
+
+def test_intra_fid_needs_a_conditional_generator():
+    real = ShapesDataset(20, 10, seed=5)
+    ev = Evaluator(_PixelExtractor(), 16, 10, real, EvalSettings(metrics=("intra_fid",)))
+    with pytest.raises(ValueError, match="intra_fid needs a conditional generator"):
+        ev.evaluate(_generate, 8)
 
 
 def test_reference_statistics_cache_hit_and_miss(tmp_path):

@@ -12,12 +12,31 @@ def _count(module):
     return sum(p.numel() for p in module.parameters())
 
 
-def test_cifar_parameter_counts_match_reference():
-    # Reference SN-GAN CIFAR nets (Miyato et al. 2018): G about 4.28 M, D about 1.05 M; 1% tolerance
-    # (the issue's bound); the exact counts follow from the layer list in the docstrings.
-    g, d = _count(ResNetGenerator(32)), _count(ResNetDiscriminator(32))
-    assert abs(g - 4.28e6) / 4.28e6 < 0.01 and g == 4_276_739
-    assert abs(d - 1.05e6) / 1.05e6 < 0.01 and d == 1_053_825
+# Parameter counts of the reference implementation, torch-mimicry 0.1.16 (SNGANGenerator32/48/64,
+# SNGANDiscriminator32/48/64, CGANPDGenerator32/CGANPDDiscriminator32 with 10 classes), counted
+# with its own classes. Exact equality: the layer lists must be the same, not merely close.
+REFERENCE_COUNTS = {
+    (32, 0): (4_276_739, 1_053_825),
+    (48, 0): (4_878_083, 10_141_441),
+    (64, 0): (12_220_675, 10_141_441),
+    (32, 10): (4_304_387, 1_055_105),
+}
+
+
+@pytest.mark.parametrize(("resolution", "num_classes"), sorted(REFERENCE_COUNTS))
+def test_parameter_counts_match_reference(resolution, num_classes):
+    g = ResNetGenerator(resolution, num_classes=num_classes)
+    d = ResNetDiscriminator(resolution, num_classes=num_classes)
+    assert (_count(g), _count(d)) == REFERENCE_COUNTS[resolution, num_classes]
+
+
+def test_dblock_hidden_width_is_input_width():
+    # Miyato et al.'s DBlock: conv1 in -> in, conv2 in -> out (not out -> out).
+    from srngan.models.blocks import DBlock
+
+    block = DBlock(64, 128, downsample=True)
+    assert block.conv1.weight.shape[:2] == (64, 64)
+    assert block.conv2.weight.shape[:2] == (128, 64)
 
 
 @pytest.mark.parametrize("resolution", [32, 48, 64])

@@ -53,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=10000,
         help="real reference images (paper: 10000 training images)",
     )
+    p.add_argument(
+        "--intra-fid-samples-per-class",
+        type=int,
+        default=5000,
+        help="Intra-FID: images generated conditioned on each class, compared with all training "
+        "images of that class (Miyato & Koyama 2018: 5000)",
+    )
     p.add_argument("--kid-subset-size", type=int, default=1000)
     p.add_argument("--kid-subsets", type=int, default=100)
     p.add_argument(
@@ -142,6 +149,7 @@ def main(argv: list[str]) -> None:
         "num_samples",
         "num_is_samples",
         "num_real",
+        "intra_fid_samples_per_class",
         "kid_subset_size",
         "kid_subsets",
         "batch_size",
@@ -162,7 +170,7 @@ def main(argv: list[str]) -> None:
         results, arrays = _evaluate_folders(args, metrics, device), {}
     _print_table(results)
     if arrays:
-        from srngan.metrics.elhist import plot_elhist
+        from srngan.metrics.elhist import plot_elhist, save_elhist
 
         png = Path(
             args.elhist_png
@@ -170,8 +178,7 @@ def main(argv: list[str]) -> None:
         )
         plot_elhist({Path(args.ckpt).stem: arrays}, png)
         # The raw values too, so several runs can be overlaid later (--elhist-overlay).
-        with atomic_output(png.with_suffix(".npz")) as tmp, open(tmp, "wb") as f:
-            np.savez(f, **{k: v.numpy() for k, v in arrays.items()})
+        save_elhist(arrays, png.with_suffix(".npz"))
         print(f"eLhist plot: {png} (values: {png.with_suffix('.npz')})")
     if args.json:
         with atomic_output(args.json) as tmp:
@@ -185,6 +192,7 @@ def _settings(args, metrics):
     return RunSettings(
         metrics=metrics, num_samples=args.num_samples, num_is_samples=args.num_is_samples,
         num_real=args.num_real, kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size,
+        intra_fid_samples_per_class=args.intra_fid_samples_per_class,
         batch_size=args.batch_size, seed=args.seed, extractor=args.extractor,
         inception_weights=args.inception_weights, download_weights=args.download,
         nd_iterations=args.nd_iterations, nd_eval_samples=args.nd_samples, elhist_pairs=args.elhist_pairs,
@@ -208,7 +216,7 @@ def _evaluate_checkpoint(args, metrics, device):
     dm = GANDataModule(**data_cfg)
     settings = _settings(args, metrics)
     settings.dataset_key = dm.reference_key("train")
-    heldout = dm.make_dataset("test") if "nd" in metrics else None
+    heldout = dm.nd_dataset() if "nd" in metrics else None
     runner = MetricRunner(settings, dm.make_dataset("train"), heldout, model.num_conditional_classes,
                           model.hparams.z_dim, model.hparams.resolution, device)  # fmt: skip
     return runner.run(lambda z, y: model.generate(z, y, args.ema), model.discriminator)

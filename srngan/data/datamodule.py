@@ -15,6 +15,7 @@ from srngan.data.real import (
     check_dataset_name,
     imagefolder_num_classes,
     load_real_dataset,
+    nd_split,
 )
 from srngan.data.stream import ResumableStreamSampler
 
@@ -105,6 +106,11 @@ class GANDataModule(L.LightningDataModule):
         return load_real_dataset(
             self.dataset_name, self.root, split, self.resolution, self.download
         )
+
+    def nd_dataset(self) -> Dataset:
+        """Real images for Neural Divergence's critic: the test split (CelebA: the training
+        split, as in the paper's footnote 13)."""
+        return self.make_dataset(nd_split(self.dataset_name))
 
     def prepare_data(self) -> None:
         if self.download and self.dataset_name != "procedural":

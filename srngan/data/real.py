@@ -39,6 +39,32 @@ _HOW_TO_GET = {
 }
 
 
+# Neural Divergence trains its critic on the test split, except for CelebA where the paper used
+# the training set (Appendix E.1, footnote 13).
+_ND_SPLIT = {"celeba": "train"}
+
+NO_LABEL = -1
+
+
+def nd_split(name: str) -> Literal["train", "test"]:
+    """The split whose real images Neural Divergence's critic sees (paper: test; CelebA: train)."""
+    return _ND_SPLIT.get(check_dataset_name(name), "test")
+
+
+class Unlabelled(Dataset):
+    """``(image, NO_LABEL)`` items from a dataset without labels (torchvision's CelebA with
+    ``target_type=[]`` returns ``None``, which neither the default collate nor ``int`` takes)."""
+
+    def __init__(self, images: Dataset) -> None:
+        self.images = images
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int):
+        return self.images[index][0], NO_LABEL
+
+
 class DatasetNotFoundError(FileNotFoundError):
     """A dataset is not on disk (and was not, or could not be, downloaded)."""
 
@@ -79,7 +105,8 @@ def load_real_dataset(
     resolution: int,
     download: bool = False,
 ) -> Dataset:
-    """The torchvision dataset ``name`` at ``root``, images in [-1, 1], labels as class indices.
+    """The torchvision dataset ``name`` at ``root``, images in [-1, 1], labels as class indices
+    (:data:`NO_LABEL` for CelebA, which GANs train on unconditionally).
 
     ``imagefolder`` reads ``root`` itself (``root/<class>/<image>``, or ``root/<split>/<class>/``
     when such a split folder exists). CelebA images are center-cropped to 140 x 140 (the face)
@@ -98,13 +125,14 @@ def load_real_dataset(
                 str(root), train=train, transform=image_transform(resolution), download=download
             )
         if name == "celeba":
-            return datasets.CelebA(
+            faces = datasets.CelebA(
                 str(root),
                 split="train" if train else "test",
                 target_type=[],
                 transform=image_transform(resolution, center_crop=140),
                 download=download,
             )
+            return Unlabelled(faces)
     except RuntimeError as err:  # torchvision: "Dataset not found or corrupted"
         raise _missing(name, root) from err
     except OSError as err:  # download failed: offline, DNS, refused

@@ -23,6 +23,7 @@ from srngan.metrics.cache import cache_key, cached
 from srngan.metrics.fid import statistics_to_fid
 from srngan.metrics.inception import quantize_images
 from srngan.metrics.kid import features_to_kid
+from srngan.metrics.statistics import FeatureStatistics
 
 FEATURE_METRICS = ("is", "fid", "kid", "intra_fid")
 
@@ -37,12 +38,16 @@ class EvalSettings:
     num_real: int = 10000
     kid_subsets: int = 100
     kid_subset_size: int = 1000
+    # Intra-FID (Miyato & Koyama 2018): this many images generated *conditioned on* each class,
+    # compared with all training images of that class.
+    intra_fid_samples_per_class: int = 5000
     batch_size: int = 100
     seed: int = 0
 
 
 def intra_fid(reference: FeatureSummary, generated: FeatureSummary) -> float:
-    """Mean over classes of the FID between each class's generated and real statistics."""
+    """Mean over the reference's classes of the FID between each class's generated and real
+    statistics (``per_class`` of both summaries)."""
     values = []
     for c, ref in reference.per_class.items():
         gen = generated.per_class.get(c)
@@ -119,6 +124,7 @@ class Evaluator:
         self.num_classes = num_classes
         self.device = torch.device(device)
         self._reference: FeatureSummary | None = None
+        self._class_reference: FeatureSummary | None = None
         self.reference_cache_hit: bool | None = None
 
     @property
@@ -130,34 +136,49 @@ class Evaluator:
         if self._reference is not None:
             return self._reference
         s = self.settings
-        classes = self.num_classes if "intra_fid" in self.wants else 0
         keep = s.num_real if "kid" in self.wants else 0
+        settings = {"num_real": s.num_real, "seed": s.seed, "classes": 0, "kept": keep}
+        self._reference, self.reference_cache_hit = self._cached_reference(
+            "reference-stats", settings, s.num_real, keep, 0
+        )
+        return self._reference
+
+    def class_reference(self) -> FeatureSummary:
+        """Per-class statistics of *every* reference image (Intra-FID's real side), cached."""
+        if self._class_reference is None:
+            if self.num_classes < 1:
+                raise ValueError("intra_fid needs a conditional generator (num_classes >= 1)")
+            n = len(self.reference_dataset)
+            settings = {"num_real": "all", "count": n, "classes": self.num_classes}
+            self._class_reference, _ = self._cached_reference(
+                "class-reference-stats", settings, n, 0, self.num_classes
+            )
+        return self._class_reference
+
+    def _cached_reference(
+        self, name: str, settings: dict, num: int, keep: int, classes: int
+    ) -> tuple[FeatureSummary, bool]:
+        s = self.settings
 
         def compute() -> FeatureSummary:
             collective = Collective(self.device)
-            batches = dataset_batches(
-                self.reference_dataset, s.num_real, s.batch_size, s.seed, collective
-            )
+            batches = dataset_batches(self.reference_dataset, num, s.batch_size, s.seed, collective)
             summary = summarize(
-                batches, self.extractor, self.feature_dim, s.num_real, 0, keep,
+                batches, self.extractor, self.feature_dim, num, 0, keep,
                 self.num_logit_classes, classes, self.device, collective,
             )  # fmt: skip
             return summary.with_factors()
 
         if self.reference_key is None:
-            self._reference, self.reference_cache_hit = compute(), False
-        else:
-            settings = {"num_real": s.num_real, "seed": s.seed, "classes": classes, "kept": keep}
-            key = cache_key(reference=self.reference_key, settings=settings)
-            self._reference, self.reference_cache_hit = cached("reference-stats", key, compute)
-        return self._reference
+            return compute(), False
+        return cached(name, cache_key(reference=self.reference_key, settings=settings), compute)
 
     def summarize_generator(
         self, generate: Callable[[Tensor, Tensor | None], Tensor], z_dim: int
     ) -> FeatureSummary:
         """One pass over generated samples; ``generate(z, labels)`` returns images in [-1, 1]."""
         s, wants = self.settings, self.wants
-        num_stats = s.num_samples if wants & {"fid", "kid", "intra_fid"} else 0
+        num_stats = s.num_samples if wants & {"fid", "kid"} else 0
         num_is = s.num_is_samples if "is" in wants else 0
         total = max(num_stats, num_is)
         collective = Collective(self.device)
@@ -168,19 +189,50 @@ class Evaluator:
         batches = ((b.indices, quantize_images(b.images), b.labels) for b in samples)
         return summarize(
             batches, self.extractor, self.feature_dim, num_stats, num_is,
-            num_stats if "kid" in wants else 0, self.num_logit_classes,
-            self.num_classes if "intra_fid" in wants else 0, self.device, collective,
-            accuracy=bool(self.num_classes),
+            num_stats if "kid" in wants else 0, self.num_logit_classes, 0, self.device,
+            collective, accuracy=bool(self.num_classes),
         )  # fmt: skip
 
-    def metrics_of(self, generated: FeatureSummary) -> dict[str, float]:
-        """The requested feature metrics of a generated summary against the reference."""
+    def summarize_classes(
+        self, generate: Callable[[Tensor, Tensor | None], Tensor], z_dim: int
+    ) -> FeatureSummary:
+        """Intra-FID's generated side: ``intra_fid_samples_per_class`` images conditioned on each
+        class in turn (sample ``i`` of every class shares latent ``i``), summarized per class."""
+        if self.num_classes < 1:
+            raise ValueError("intra_fid needs a conditional generator (num_classes >= 1)")
+        s, n = self.settings, self.settings.intra_fid_samples_per_class
+        collective = Collective(self.device)
+        per_class = {}
+        for c in range(self.num_classes):
+            samples = generate_samples(
+                generate, n, z_dim, self.num_classes, s.seed, s.batch_size, self.device,
+                collective.rank, collective.world_size, class_index=c,
+            )  # fmt: skip
+            batches = ((b.indices, quantize_images(b.images), b.labels) for b in samples)
+            per_class[c] = summarize(
+                batches, self.extractor, self.feature_dim, n, 0, 0, self.num_logit_classes, 0,
+                self.device, collective,
+            ).stats  # fmt: skip
+        return FeatureSummary(FeatureStatistics.empty(self.feature_dim), per_class)
+
+    def metrics_of(
+        self, generated: FeatureSummary, per_class: FeatureSummary | None = None
+    ) -> dict[str, float]:
+        """The requested feature metrics of a generated summary against the reference.
+
+        ``per_class`` (from :meth:`summarize_classes`) is needed for Intra-FID.
+        """
         s = self.settings
-        return summaries_to_metrics(
-            self.wants, generated, self.reference, s.kid_subsets, s.kid_subset_size
+        out = summaries_to_metrics(
+            self.wants - {"intra_fid"}, generated, self.reference, s.kid_subsets, s.kid_subset_size
         )
+        if "intra_fid" in self.wants:
+            out[keys.KEY_INTRA_FID] = intra_fid(self.class_reference(), per_class)
+        return out
 
     def evaluate(
         self, generate: Callable[[Tensor, Tensor | None], Tensor], z_dim: int
     ) -> dict[str, float]:
-        return self.metrics_of(self.summarize_generator(generate, z_dim))
+        """All requested feature metrics of ``generate`` (images in [-1, 1] from ``(z, labels)``)."""
+        per_class = self.summarize_classes(generate, z_dim) if "intra_fid" in self.wants else None
+        return self.metrics_of(self.summarize_generator(generate, z_dim), per_class)

@@ -5,8 +5,8 @@ Pure torch: it receives the generator, discriminator and datasets, never the tra
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 import torch
 from torch import Tensor, nn
@@ -68,7 +68,8 @@ class MetricRunner:
     Args:
         settings: which metrics and how many samples.
         train_data: real training images (FID / KID / Intra-FID reference, eLhist real samples).
-        heldout_data: held-out real images for Neural Divergence (paper: the test set).
+        heldout_data: real images for Neural Divergence's critic (paper: the test set; CelebA's
+            training set, footnote 13: see :func:`srngan.data.real.nd_split`).
         num_classes: classes of a conditional generator (0: unconditional).
         z_dim, resolution: the generator's latent size and image side.
     """
@@ -90,30 +91,50 @@ class MetricRunner:
         self.z_dim = z_dim
         self.resolution = resolution
         self.device = torch.device(device)
-        self._evaluator: Evaluator | None = None
+        self._extractor: tuple | None = None
+        self._evaluators: dict[tuple[str, ...], Evaluator] = {}
 
     @property
     def evaluator(self) -> Evaluator:
-        if self._evaluator is None:
-            s = self.settings
-            extractor, dim, logits, extractor_key = build_extractor(
-                s, self.num_classes, self.resolution, self.device
-            )
+        """The evaluator of the settings' metrics."""
+        return self.evaluator_for(self.settings.metrics)
+
+    def evaluator_for(self, metrics: Sequence[str]) -> Evaluator:
+        """An evaluator of ``metrics``; all of them share one extractor (loaded once)."""
+        wanted = tuple(sorted(set(metrics)))
+        if wanted not in self._evaluators:
+            if self._extractor is None:
+                self._extractor = build_extractor(
+                    self.settings, self.num_classes, self.resolution, self.device
+                )
+            extractor, dim, logits, extractor_key = self._extractor
+            s = replace(self.settings, metrics=wanted)
             key = None if not s.dataset_key else {**s.dataset_key, **extractor_key}
-            self._evaluator = Evaluator(
+            self._evaluators[wanted] = Evaluator(
                 extractor, dim, logits, self.train_data, s, key, self.num_classes, self.device
             )
-        return self._evaluator
+        return self._evaluators[wanted]
 
     def run(
-        self, generate: Generate, discriminator: nn.Module | None = None
+        self,
+        generate: Generate,
+        discriminator: nn.Module | None = None,
+        metrics: Sequence[str] | None = None,
     ) -> tuple[dict[str, float], dict[str, Tensor]]:
-        """``(scalar results, eLhist arrays)``; ``generate(z, labels)`` gives images in [-1, 1]."""
-        s, wants = self.settings, set(self.settings.metrics)
+        """``(scalar results, eLhist arrays)``; ``generate(z, labels)`` gives images in [-1, 1].
+
+        ``metrics`` overrides the settings' metric list for this run.
+        """
+        s = self.settings
+        wants = set(s.metrics if metrics is None else metrics)
         results: dict[str, float] = {}
         if wants & {"is", "fid", "kid", "intra_fid"}:
-            summary = self.evaluator.summarize_generator(generate, self.z_dim)
-            found = self.evaluator.metrics_of(summary)
+            evaluator = self.evaluator_for(wants)
+            summary = evaluator.summarize_generator(generate, self.z_dim)
+            per_class = (
+                evaluator.summarize_classes(generate, self.z_dim) if "intra_fid" in wants else None
+            )
+            found = evaluator.metrics_of(summary, per_class)
             if s.extractor == "domain":
                 found = _domain_names(found, summary)
             results.update(found)
@@ -127,21 +148,42 @@ class MetricRunner:
 
     # ------------------------------------------------------------------ samplers
     def _real_sampler(self, data: Dataset, seed: int) -> Callable[..., tuple[Tensor, Tensor]]:
+        """``sample(n) -> images`` and ``sample.pairs(n, classes) -> (images_a, images_b)``.
+
+        The two members of a pair are always two different images (of ``classes[i]`` when
+        given): drawn with replacement, a pair could hold one image twice and give 0 / 0.
+        """
         g = torch.Generator().manual_seed(seed)
         by_class: dict[int, Tensor] | None = None
 
-        def sample(n: int, classes: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        def load(idx: Tensor) -> Tensor:
+            return torch.stack([data[int(i)][0] for i in idx])
+
+        def sample(n: int) -> Tensor:
+            return load(torch.randint(len(data), (n,), generator=g))
+
+        def pairs(n: int, classes: Tensor | None = None) -> tuple[Tensor, Tensor]:
             nonlocal by_class
             if classes is None:
-                idx = torch.randint(len(data), (n,), generator=g)
-            else:
-                if by_class is None:
-                    labels = _dataset_labels(data)
-                    by_class = {int(c): (labels == c).nonzero().squeeze(1) for c in labels.unique()}
-                idx = torch.stack([_pick(by_class, c, g) for c in classes.tolist()])
-            items = [data[int(i)] for i in idx]
-            return torch.stack([x for x, _ in items]), torch.tensor([int(y) for _, y in items])
+                a, b = _distinct_pair(torch.full((n,), len(data)), g)
+                return load(a), load(b)
+            if by_class is None:
+                labels = _dataset_labels(data)
+                by_class = {int(c): (labels == c).nonzero().squeeze(1) for c in labels.unique()}
+            pools = [by_class.get(c, torch.empty(0, dtype=torch.int64)) for c in classes.tolist()]
+            sizes = torch.tensor([p.numel() for p in pools])
+            if (sizes < 2).any():
+                c = int(classes[(sizes < 2).nonzero()[0, 0]])
+                raise ValueError(
+                    f"class {c} has {int(sizes.min())} real images; eLhist real-real pairs need 2"
+                )
+            a, b = _distinct_pair(sizes, g)
+            return (
+                load(torch.stack([p[i] for p, i in zip(pools, a)])),
+                load(torch.stack([p[i] for p, i in zip(pools, b)])),
+            )
 
+        sample.pairs = pairs
         return sample
 
     def _fake_sampler(self, generate: Generate, seed: int) -> Callable[..., Tensor]:
@@ -164,7 +206,7 @@ class MetricRunner:
         real = self._real_sampler(data, s.seed + 1)
         fake = self._fake_sampler(generate, s.seed + 2)
         return neural_divergence(
-            lambda n: fake(n), lambda n: real(n)[0], self.resolution, s.nd_iterations,
+            lambda n: fake(n), real, self.resolution, s.nd_iterations,
             128, s.nd_eval_samples, self.device, s.seed,
         )  # fmt: skip
 
@@ -182,7 +224,7 @@ class MetricRunner:
                 classes = (
                     torch.randint(self.num_classes, (n,), generator=g) if self.num_classes else None
                 )
-                ra, rb = real(n, classes)[0], real(n, classes)[0]
+                ra, rb = real.pairs(n, classes)
                 fa, fb = fake(n, classes), fake(n, classes)
                 labels = None if classes is None else classes.to(self.device)
                 part = elhist_from_samples(
@@ -210,11 +252,11 @@ def _dataset_labels(data: Dataset) -> Tensor:
     return torch.tensor([int(data[i][1]) for i in range(len(data))])
 
 
-def _pick(by_class: dict[int, Tensor], c: int, g: torch.Generator) -> Tensor:
-    candidates = by_class.get(c, torch.empty(0, dtype=torch.int64))
-    if candidates.numel() == 0:
-        raise ValueError("a class has no real images for conditional eLhist pairs")
-    return candidates[torch.randint(candidates.numel(), (1,), generator=g)][0]
+def _distinct_pair(sizes: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
+    """Per entry ``k``, two different indices uniform in ``range(sizes[k])`` (``sizes >= 2``)."""
+    a = (torch.rand(sizes.shape, generator=g, dtype=torch.float64) * sizes).long()
+    b = (torch.rand(sizes.shape, generator=g, dtype=torch.float64) * (sizes - 1)).long()
+    return a, b + (b >= a).long()  # uniform over the other sizes - 1 indices
 
 
 def _domain_names(found: dict[str, float], summary) -> dict[str, float]:

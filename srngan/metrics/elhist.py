@@ -7,6 +7,7 @@ samples. A conditional D gets one class per pair, drawn uniformly, used for both
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -24,10 +25,15 @@ def _call(d: nn.Module, x: Tensor, labels: Tensor | None) -> Tensor:
 
 @torch.no_grad()
 def pair_ratios(d: nn.Module, x_a: Tensor, x_b: Tensor, labels: Tensor | None = None) -> Tensor:
-    """``|D(a) - D(b)| / ||a - b||_2`` per pair (float64)."""
+    """``|D(a) - D(b)| / ||a - b||_2`` per pair (float64).
+
+    Pairs of identical images (a duplicate in the data, a collapsed generator) carry no
+    Lipschitz information (0 / 0) and are left out, so the result is never NaN.
+    """
     out = (_call(d, x_a, labels) - _call(d, x_b, labels)).double().abs()
     dist = (x_a - x_b).flatten(1).double().norm(dim=1)
-    return out / dist
+    distinct = dist > 0
+    return out[distinct] / dist[distinct]
 
 
 def gradient_norms(
@@ -69,6 +75,18 @@ def plot_elhist(runs: Mapping[str, Mapping[str, Tensor]], path: str | Path, bins
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
     plt.close(fig)
+    return path
+
+
+def save_elhist(arrays: Mapping[str, Tensor], path: str | Path) -> Path:
+    """Write eLhist values as an ``.npz`` (one array per kind), atomically: a temporary file
+    beside ``path`` renamed into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        np.savez(f, **{k: v.cpu().numpy() for k, v in arrays.items()})
+    os.replace(tmp, path)
     return path
 
 

@@ -56,13 +56,18 @@ class GBlock(nn.Module):
 
 
 class DBlock(nn.Module):
-    """ReLU-Conv-ReLU-Conv(-AvgPool), with a Conv1x1(-AvgPool) shortcut when shapes change."""
+    """ReLU-Conv-ReLU-Conv(-AvgPool), with a Conv1x1(-AvgPool) shortcut when shapes change.
+
+    The residual branch's hidden width is the block's *input* width (``in_ch -> in_ch -> out_ch``),
+    as in Miyato et al.'s SN-GAN code and torch-mimicry's ``DBlock``; it matters where widths
+    grow (the 48 / 64 px discriminators) and sets the SRN target ``r`` of those layers.
+    """
 
     def __init__(self, in_ch: int, out_ch: int, downsample: bool) -> None:
         super().__init__()
         self.downsample = downsample
-        self.conv1 = _init(nn.Conv2d(in_ch, out_ch, 3, padding=1), math.sqrt(2))
-        self.conv2 = _init(nn.Conv2d(out_ch, out_ch, 3, padding=1), math.sqrt(2))
+        self.conv1 = _init(nn.Conv2d(in_ch, in_ch, 3, padding=1), math.sqrt(2))
+        self.conv2 = _init(nn.Conv2d(in_ch, out_ch, 3, padding=1), math.sqrt(2))
         self.shortcut = (
             _init(nn.Conv2d(in_ch, out_ch, 1)) if downsample or in_ch != out_ch else None
         )

@@ -11,7 +11,8 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import TensorBoardLogger
 
 from srngan.evaluation.runner import MetricRunner, RunSettings
-from srngan.metrics.elhist import plot_elhist
+from srngan.metrics import keys
+from srngan.metrics.elhist import plot_elhist, save_elhist
 from srngan.metrics.inception import resolve_weights
 from srngan.training.callbacks import _every, run_dir
 from srngan.training.module import GANModule
@@ -21,16 +22,20 @@ class MetricsCallback(Callback):
     """Evaluates the generator (EMA when kept) every ``every_n_g_steps`` and at the end of training.
 
     Scalars go to the loggers as ``metrics/<key>`` at the G-step, eLhist arrays to TensorBoard
-    histograms and ``elhist/gstep_N.png``, and every result to ``metrics.jsonl`` in the run folder.
+    histograms and ``elhist/gstep_N.png`` (values in ``elhist/gstep_N.npz``), and every result to ``metrics.jsonl`` in the run folder.
     Sampling is sharded across DDP ranks; the result equals a single-process run for the seed.
 
     Args:
         every_n_g_steps: interval in G-steps (0: only at the end).
-        metrics: any of ``is, fid, kid, intra_fid, nd, elhist``.
+        metrics: any of ``is, fid, kid, intra_fid, nd, elhist``, computed every interval.
+        final_metrics: more metrics computed only at the end of training (the paper's ND and
+            eLhist, which cost too much to repeat).
         extractor: ``inception`` (torch-fidelity's Inception-v3) or ``domain`` (the procedural
             dataset's classifier: reported as ``domain_*``, never as Inception metrics).
         num_samples / num_is_samples / num_real: generated images for FID, KID and Intra-FID;
             for IS; real reference images (paper: 5000, 50000, 10000).
+        intra_fid_samples_per_class: Intra-FID generates this many images conditioned on each
+            class and compares them with all training images of that class (paper: 5000).
         inception_weights: path of ``weights-inception-2015-12-05-6726825d.pth``.
         download_weights: allow downloading the Inception weights.
         nd_iterations / nd_eval_samples: Neural Divergence critic steps and scored samples.
@@ -42,12 +47,14 @@ class MetricsCallback(Callback):
         self,
         every_n_g_steps: int = 5000,
         metrics: list[str] | None = None,
+        final_metrics: list[str] | None = None,
         extractor: Literal["inception", "domain"] = "inception",
         num_samples: int = 5000,
         num_is_samples: int = 50000,
         num_real: int = 10000,
         kid_subsets: int = 100,
         kid_subset_size: int = 1000,
+        intra_fid_samples_per_class: int = 5000,
         batch_size: int = 100,
         seed: int = 0,
         inception_weights: str | None = None,
@@ -62,10 +69,17 @@ class MetricsCallback(Callback):
         self.settings = RunSettings(
             metrics=tuple(metrics or ("is", "fid")), num_samples=num_samples, num_is_samples=num_is_samples,
             num_real=num_real, kid_subsets=kid_subsets, kid_subset_size=kid_subset_size,
+            intra_fid_samples_per_class=intra_fid_samples_per_class,
             batch_size=batch_size, seed=seed, extractor=extractor, inception_weights=inception_weights,
             download_weights=download_weights, nd_iterations=nd_iterations, nd_eval_samples=nd_eval_samples,
             elhist_pairs=elhist_pairs,
         )  # fmt: skip
+        self.final_metrics = tuple(final_metrics or ())
+        unknown = set(self.final_metrics) - set(keys.METRICS)
+        if unknown:
+            raise ValueError(
+                f"final_metrics: unknown {', '.join(sorted(unknown))}; allowed: {', '.join(keys.METRICS)}"
+            )
         self.use_ema = use_ema
         self.at_train_end = at_train_end
         self._runner: MetricRunner | None = None
@@ -80,7 +94,8 @@ class MetricsCallback(Callback):
     def _make_runner(self, trainer: L.Trainer, module: GANModule) -> MetricRunner:
         dm = trainer.datamodule
         self.settings.dataset_key = dm.reference_key("train")
-        heldout = dm.make_dataset("test") if "nd" in self.settings.metrics else None
+        wants_nd = "nd" in (*self.settings.metrics, *self.final_metrics)
+        heldout = dm.nd_dataset() if wants_nd else None
         return MetricRunner(
             self.settings, dm.make_dataset("train"), heldout, module.num_conditional_classes,
             module.hparams.z_dim, module.hparams.resolution, module.device,
@@ -91,10 +106,17 @@ class MetricsCallback(Callback):
             self.evaluate(trainer, pl_module)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: GANModule) -> None:
-        if self.at_train_end and self._last_g_step != pl_module.g_step:
-            self.evaluate(trainer, pl_module)
+        if not self.at_train_end:
+            return
+        if self._last_g_step != pl_module.g_step:
+            self.evaluate(trainer, pl_module, (*self.settings.metrics, *self.final_metrics))
+        elif self.final_metrics:  # the interval's metrics already ran at this G-step
+            self.evaluate(trainer, pl_module, self.final_metrics)
 
-    def evaluate(self, trainer: L.Trainer, module: GANModule) -> dict[str, float]:
+    def evaluate(
+        self, trainer: L.Trainer, module: GANModule, metrics: tuple[str, ...] | None = None
+    ) -> dict[str, float]:
+        """Run ``metrics`` (default: the interval's) now; log and record the results."""
         if self._runner is None:
             self._runner = self._make_runner(trainer, module)
         self._last_g_step = module.g_step
@@ -103,7 +125,7 @@ class MetricsCallback(Callback):
         devices = [module.device] if module.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             results, arrays = self._runner.run(
-                lambda z, y: module.generate(z, y, self.use_ema), module.discriminator
+                lambda z, y: module.generate(z, y, self.use_ema), module.discriminator, metrics
             )
         record = {"g_step": module.g_step, **results}
         self.history.append(record)
@@ -118,10 +140,10 @@ class MetricsCallback(Callback):
             folder = run_dir(trainer)
             folder.mkdir(parents=True, exist_ok=True)
             if arrays:
-                plot_elhist(
-                    {f"g_step {module.g_step}": arrays},
-                    folder / "elhist" / f"gstep_{module.g_step:07d}.png",
-                )
+                stem = folder / "elhist" / f"gstep_{module.g_step:07d}"
+                plot_elhist({f"g_step {module.g_step}": arrays}, stem.with_suffix(".png"))
+                # The values too, for overlays across runs (srngan evaluate --elhist-overlay).
+                save_elhist(arrays, stem.with_suffix(".npz"))
             with open(folder / "metrics.jsonl", "a") as f:
                 f.write(json.dumps(record) + "\n")
         return results
