@@ -31,7 +31,9 @@ class ClassificationDataModule(L.LightningDataModule):
             by ``label_seed`` (the test split keeps its true labels, so test accuracy is chance).
         label_seed: seed of the random labels.
         procedural_images / procedural_classes / procedural_seed: size, classes (2..20) and
-            seed of the procedural train split (test: a fifth as many, another seed).
+            seed of the procedural train split.
+        procedural_test_images: size of the procedural test split (default: a fifth of the
+            train split), drawn with another seed.
 
     Example::
 
@@ -54,6 +56,7 @@ class ClassificationDataModule(L.LightningDataModule):
         procedural_images: int = 2000,
         procedural_classes: int = 10,
         procedural_seed: int = 0,
+        procedural_test_images: int | None = None,
     ) -> None:
         super().__init__()
         check_dataset(dataset)
@@ -73,6 +76,7 @@ class ClassificationDataModule(L.LightningDataModule):
         data = load_classification_dataset(
             hp.dataset, split, hp.augment if augment is None and split == "train" else bool(augment),
             hp.root, hp.download, hp.procedural_images, hp.procedural_classes, hp.procedural_seed,
+            hp.procedural_test_images,
         )  # fmt: skip
         if split == "train" and hp.random_labels:
             data = RandomLabels(data, self.num_classes, hp.label_seed)

@@ -62,12 +62,14 @@ def load_classification_dataset(
     procedural_images: int = 2000,
     procedural_classes: int = 10,
     procedural_seed: int = 0,
+    procedural_test_images: int | None = None,
 ) -> Dataset:
     """``split`` of dataset ``name`` as ``(image tensor 3 x 32 x 32, label)`` pairs.
 
     CIFAR images are standardized per channel; procedural images are in [-1, 1]. ``augment``
     applies :func:`augmentation` (meant for the train split). The procedural test split is
-    ``procedural_images // 5`` images drawn with a different seed from the train split's.
+    ``procedural_test_images`` (default ``procedural_images // 5``) images drawn with a
+    different seed from the train split's.
 
     Raises:
         DatasetNotFoundError: CIFAR not under ``root`` and ``download`` false (or offline).
@@ -75,7 +77,9 @@ def load_classification_dataset(
     check_dataset(name)
     if name == "procedural":
         seed = procedural_seed if split == "train" else procedural_seed + 1_000_003
-        count = procedural_images if split == "train" else max(1, procedural_images // 5)
+        count = procedural_images
+        if split == "test":
+            count = procedural_test_images or max(1, procedural_images // 5)
         data = ShapesDataset(count, procedural_classes, size=32, seed=seed)
         return _Transformed(data, transforms.Compose(augmentation())) if augment else data
     mean, std = _STATS[name]
@@ -84,7 +88,12 @@ def load_classification_dataset(
     cls = datasets.CIFAR10 if name == "cifar10" else datasets.CIFAR100
     root = Path(root).expanduser()
     try:
-        return cls(str(root), train=split == "train", transform=transforms.Compose(steps), download=download)
+        return cls(
+            str(root),
+            train=split == "train",
+            transform=transforms.Compose(steps),
+            download=download,
+        )
     except (RuntimeError, OSError) as err:  # not found / corrupt, or the download failed
         raise DatasetNotFoundError(
             f"{name} not found at {root / _FOLDERS[name]} ({type(err).__name__}: {err}); pass "

@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from srngan.nn._matrix import output_dim, weight_to_matrix
 
-__all__ = ["BatchNormMode", "WEIGHT_LAYERS", "layer_matrices", "measured_layers"]
+__all__ = ["WEIGHT_LAYERS", "BatchNormMode", "layer_matrices", "measured_layers"]
 
 BatchNormMode = Literal["ignore", "include"]
 
@@ -33,7 +33,9 @@ def check_batchnorm_mode(mode: str) -> str:
     return mode
 
 
-def measured_layers(model: nn.Module, batchnorm: BatchNormMode = "ignore") -> list[tuple[str, nn.Module]]:
+def measured_layers(
+    model: nn.Module, batchnorm: BatchNormMode = "ignore"
+) -> list[tuple[str, nn.Module]]:
     """``(name, module)`` of every Linear/Conv layer (and BatchNorm with ``"include"``)."""
     kinds = WEIGHT_LAYERS + (_BATCHNORMS if check_batchnorm_mode(batchnorm) == "include" else ())
     return [
@@ -57,7 +59,9 @@ def layer_matrices(model: nn.Module, batchnorm: BatchNormMode = "ignore") -> dic
     for name, m in measured_layers(model, batchnorm):
         if isinstance(m, _BATCHNORMS):
             if m.running_var is None:
-                raise ValueError(f"BatchNorm {name!r} tracks no running statistics; use batchnorm='ignore'")
+                raise ValueError(
+                    f"BatchNorm {name!r} tracks no running statistics; use batchnorm='ignore'"
+                )
             scale = (m.running_var.double() + m.eps).rsqrt()
             if m.weight is not None:
                 scale = scale * m.weight.detach().double()

@@ -74,7 +74,9 @@ class ClassifierModule(L.LightningModule):
         if not isinstance(network, nn.Module):
             raise ValueError(f"network must be a torch.nn.Module, got {type(network).__name__}")
         if not any(isinstance(m, WEIGHT_LAYERS) for m in network.modules()):
-            raise ValueError(f"network {type(network).__name__} has no Linear or Conv layer to normalize")
+            raise ValueError(
+                f"network {type(network).__name__} has no Linear or Conv layer to normalize"
+            )
         if lr <= 0 or not 0 <= momentum < 1 or weight_decay < 0:
             raise ValueError(
                 f"need lr > 0, momentum in [0, 1), weight_decay >= 0; got {lr}, {momentum}, {weight_decay}"
@@ -141,7 +143,9 @@ class ClassifierModule(L.LightningModule):
             self.test_acc.reset()
             self.test_loss.reset()
             return
-        self.log_dict({f"{prefix}/acc": _value(self.test_acc), f"{prefix}/loss": _value(self.test_loss)})
+        self.log_dict(
+            {f"{prefix}/acc": _value(self.test_acc), f"{prefix}/loss": _value(self.test_loss)}
+        )
         self.test_acc.reset()
         self.test_loss.reset()
 
@@ -151,8 +155,13 @@ class ClassifierModule(L.LightningModule):
             self.network.parameters(), lr=hp.lr, momentum=hp.momentum,
             weight_decay=hp.weight_decay, nesterov=hp.nesterov,
         )  # fmt: skip
-        schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(hp.lr_milestones), hp.lr_gamma)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "epoch"}}
+        schedule = torch.optim.lr_scheduler.MultiStepLR(
+            optimizer, list(hp.lr_milestones), hp.lr_gamma
+        )
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": schedule, "interval": "epoch"},
+        }
 
 
 def _value(metric: MeanMetric) -> float:

@@ -62,7 +62,9 @@ def noise_sensitivity(
         x_norm = images.flatten(1).norm(dim=1).view(-1, *([1] * (images.ndim - 1)))
         total = torch.zeros(images.shape[0], dtype=torch.float64, device=clean.device)
         for _ in range(num_draws):
-            eta = torch.randn(images.shape, generator=generator, device=images.device, dtype=images.dtype)
+            eta = torch.randn(
+                images.shape, generator=generator, device=images.device, dtype=images.dtype
+            )
             noisy = model(images + eta * (relative_noise / d**0.5) * x_norm).flatten(1).double()
             total += (noisy - clean).pow(2).sum(dim=1)
     finally:

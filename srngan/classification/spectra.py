@@ -21,7 +21,10 @@ def layer_spectra(model: nn.Module) -> dict[str, tuple[float, float]]:
     model.eval()
     try:
         return {
-            name: (spectral_norm_value(m.weight, output_dim(m)), stable_rank(m.weight, output_dim(m)))
+            name: (
+                spectral_norm_value(m.weight, output_dim(m)),
+                stable_rank(m.weight, output_dim(m)),
+            )
             for name, m in measured_layers(model)
         }
     finally:

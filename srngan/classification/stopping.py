@@ -70,6 +70,11 @@ class TrainAccuracyStop(Callback):
         if self.stop:
             trainer.should_stop = True
 
+    @property
+    def state_key(self) -> str:
+        # Several thresholds may watch one run (e.g. AlexNet's 55 % and 85 %).
+        return self._generate_state_key(threshold=self.threshold)
+
     def state_dict(self) -> dict:
         return {"result": self.result}
 

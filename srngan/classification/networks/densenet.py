@@ -55,7 +55,9 @@ class DenseNetBC(nn.Module):
     def __init__(self, depth: int = 100, growth: int = 12, num_classes: int = 100) -> None:
         super().__init__()
         if depth < 10 or (depth - 4) % 6:
-            raise ValueError(f"DenseNet-BC depth must be 6n + 4 with n >= 1 (e.g. 100), got {depth}")
+            raise ValueError(
+                f"DenseNet-BC depth must be 6n + 4 with n >= 1 (e.g. 100), got {depth}"
+            )
         n = (depth - 4) // 6
         ch = 2 * growth
         layers: list[nn.Module] = [nn.Conv2d(3, ch, 3, 1, 1, bias=False)]

@@ -1,0 +1,184 @@
+"""End to end: the classification configs through LightningCLI (subclass mode), tiny fits per
+normalization, the train-accuracy criterion, checkpoints and ``srngan measures``."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+from lightning.pytorch.cli import LightningCLI
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from srngan.classification import ClassificationDataModule, ClassifierModule, TrainAccuracyStop
+from srngan.classification.networks import SmallCNN
+from srngan.nn._srn import _StableRankNorm
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = sorted((REPO / "configs" / "classify").glob("*.yaml"))
+SMALL = REPO / "configs" / "classify" / "procedural_small_cnn.yaml"
+
+
+def run_cli(*args: str, run: bool = True) -> LightningCLI:
+    """``srngan fit *args`` for classification. The one place to switch to
+    ``srngan.cli.main(["fit", *args])`` once srngan fit runs in subclass mode."""
+    return LightningCLI(
+        L.LightningModule, L.LightningDataModule, subclass_mode_model=True,
+        subclass_mode_data=True, args=(["fit", *args] if run else list(args)), run=run,
+        save_config_kwargs={"overwrite": True},
+    )  # fmt: skip
+
+
+TINY = [
+    "--config", str(SMALL),
+    "--model.init_args.network.init_args.width", "4",
+    "--data.init_args.procedural_images", "48",
+    "--data.init_args.procedural_test_images", "24",
+    "--data.init_args.batch_size", "16",
+    "--trainer.max_epochs", "2",
+    "--trainer.enable_progress_bar", "false",
+    "--trainer.enable_model_summary", "false",
+]  # fmt: skip
+
+
+def fit_tiny(tmp_path: Path, *overrides: str) -> tuple[LightningCLI, Path]:
+    cli = run_cli(*TINY, "--trainer.default_root_dir", str(tmp_path),
+                  "--trainer.logger.init_args.save_dir", str(tmp_path), *overrides)  # fmt: skip
+    (run_dir,) = sorted(tmp_path.glob("*/version_*"))
+    return cli, run_dir
+
+
+def _scalars(run_dir: Path) -> dict[str, list[float]]:
+    acc = EventAccumulator(str(run_dir))
+    acc.Reload()
+    return {tag: [e.value for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
+
+
+@pytest.mark.parametrize(
+    ("normalization", "ratio"), [("none", 1.0), ("sn", 1.0), ("srn", 0.5), ("srn", 0.3)]
+)
+def test_tiny_fit_per_normalization(tmp_path, normalization, ratio):
+    cli, run_dir = fit_tiny(
+        tmp_path, "--model.init_args.normalization", normalization,
+        "--model.init_args.rank_ratio", str(ratio),
+    )  # fmt: skip
+    net = cli.model.network
+    layers = [m for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    assert len(layers) == 4
+    for layer in layers:
+        registered = hasattr(layer, "parametrizations")
+        assert registered == (normalization != "none")
+        if normalization == "srn":
+            assert isinstance(layer.parametrizations.weight[0], _StableRankNorm)
+    assert cli.trainer.current_epoch == 2
+    scalars = _scalars(run_dir)
+    for tag in ("train/acc", "train/loss", "test/acc", "test/loss", "lr"):
+        assert len(scalars[tag]) == 2 and all(math.isfinite(v) for v in scalars[tag]), tag
+    assert 0 <= scalars["test/acc"][-1] <= 1
+    for name in ("features.0", "features.3", "features.6", "fc"):
+        assert len(scalars[f"spectra/sigma1/{name}"]) == 2
+        srank = scalars[f"spectra/stable_rank/{name}"][-1]
+        assert 1 - 1e-6 <= srank <= min(layer.weight.shape[0], layer.weight[0].numel())
+    assert list((run_dir / "checkpoints").glob("*.ckpt"))
+
+
+def test_checkpoint_reloads_with_its_network(tmp_path):
+    cli, run_dir = fit_tiny(tmp_path, "--model.init_args.normalization", "srn")
+    (ckpt,) = (run_dir / "checkpoints").glob("*.ckpt")
+    loaded = ClassifierModule.load_from_checkpoint(ckpt, map_location="cpu").eval()
+    x = torch.randn(3, 3, 32, 32)
+    torch.testing.assert_close(loaded(x), cli.model.eval()(x))
+
+
+def test_train_accuracy_criterion_reports_that_epochs_test_accuracy(tmp_path):
+    # Threshold 0 < 0.01 is met at epoch 0: training stops there and the recorded test accuracy
+    # must be the accuracy of the final (= epoch-0) weights on the test split.
+    cli, run_dir = fit_tiny(tmp_path, "--trainer.max_epochs", "3", "--trainer.callbacks+=TrainAccuracyStop",
+                            "--trainer.callbacks.threshold", "0.01")  # fmt: skip
+    stops = [c for c in cli.trainer.callbacks if isinstance(c, TrainAccuracyStop)]
+    stopper = next(c for c in stops if c.threshold == 0.01)
+    assert stopper.result["epoch"] == 0
+    assert cli.trainer.current_epoch == 1  # stopped after the first epoch
+    images, labels = zip(*[cli.datamodule.test_set[i] for i in range(len(cli.datamodule.test_set))])
+    with torch.no_grad():
+        pred = cli.model.eval()(torch.stack(images)).argmax(1)
+    want = float((pred == torch.tensor(labels)).float().mean())
+    assert stopper.result["test_acc"] == pytest.approx(want, abs=1e-6)
+    assert json.loads((run_dir / "criterion.json").read_text())["epoch"] == 0
+
+
+def test_unmet_criterion_records_nothing_and_trains_to_max_epochs():
+    module = ClassifierModule(SmallCNN(num_classes=10, width=2), lr=1e-4)
+    data = ClassificationDataModule(procedural_images=32, procedural_test_images=16, batch_size=16,
+                                    num_workers=0)  # fmt: skip
+    stop = TrainAccuracyStop(threshold=1.0)
+    trainer = L.Trainer(max_epochs=2, logger=False, enable_checkpointing=False, callbacks=[stop],
+                        enable_progress_bar=False, enable_model_summary=False)  # fmt: skip
+    trainer.fit(module, datamodule=data)
+    assert stop.result is None and trainer.current_epoch == 2
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
+def test_every_config_parses(config):
+    """Every classify config validates against the classes' signatures (nothing instantiated)."""
+    cfg = _parser().parse_args(["--config", str(config)])
+    name = config.stem
+    init = cfg.model.init_args
+    if name.startswith("cifar"):
+        dataset, rest = name.split("_", 1)
+        arch, method = rest.rsplit("_", 1)
+        assert cfg.data.init_args.dataset == dataset
+        assert init.network.init_args.num_classes == {"cifar10": 10, "cifar100": 100}[dataset]
+        want = {
+            "vanilla": ("none", None),
+            "sn": ("sn", None),
+            "srn50": ("srn", 0.5),
+            "srn30": ("srn", 0.3),
+        }[method]
+        assert init.normalization == want[0]
+        if want[1] is not None:
+            assert init.rank_ratio == want[1]
+        assert init.lr == (0.01 if arch == "alexnet" else 0.1)
+        assert cfg.data.init_args.batch_size == 128 and init.momentum == 0.9
+
+
+@functools.cache
+def _parser():
+    return run_cli("--config", str(SMALL), run=False).parser
+
+
+CHEAP = [p for p in CONFIGS if not any(a in p.stem for a in ("wrn28_10", "vgg19"))]
+
+
+@pytest.mark.parametrize("config", [c for c in CHEAP if "cifar100" in c.stem or "procedural" in c.stem],
+                         ids=lambda p: p.stem)  # fmt: skip
+def test_configs_instantiate(config):
+    cli = run_cli("--config", str(config), run=False)
+    assert isinstance(cli.model, ClassifierModule)
+    assert isinstance(cli.datamodule, ClassificationDataModule)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
+def test_all_configs_instantiate(config):
+    cli = run_cli("--config", str(config), run=False)
+    assert isinstance(cli.model, ClassifierModule)
+
+
+def test_bad_module_arguments_are_one_line_value_errors():
+    net = SmallCNN(num_classes=3, width=2)
+    with pytest.raises(ValueError, match="unknown normalization 'bn'; allowed: none, sn, srn"):
+        ClassifierModule(net, normalization="bn")
+    for bad in (0.0, 1.5, -0.3):
+        with pytest.raises(ValueError, match=rf"rank_ratio must be in \(0, 1\].*got {bad}"):
+            ClassifierModule(SmallCNN(num_classes=3, width=2), normalization="srn", rank_ratio=bad)
+    with pytest.raises(ValueError, match="has no Linear or Conv layer"):
+        ClassifierModule(torch.nn.Identity())
+    with pytest.raises(
+        ValueError, match="threshold must be a train accuracy in \\(0, 1\\], got 99"
+    ):
+        TrainAccuracyStop(threshold=99)
