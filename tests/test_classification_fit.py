@@ -182,3 +182,49 @@ def test_bad_module_arguments_are_one_line_value_errors():
         ValueError, match="threshold must be a train accuracy in \\(0, 1\\], got 99"
     ):
         TrainAccuracyStop(threshold=99)
+
+
+def test_measures_command_writes_histograms_and_percentiles(tmp_path):
+    import numpy as np
+
+    from srngan.classification.measures import complexity_measures
+    from srngan.commands.measures import main as measures_main
+
+    cli, run_dir = fit_tiny(tmp_path / "run", "--model.init_args.normalization", "sn")
+    (ckpt,) = (run_dir / "checkpoints").glob("*.ckpt")
+    out = tmp_path / "measures"
+    measures_main(["--ckpt", str(ckpt), "--out", str(out), "--num-samples", "20",
+                   "--batch-size", "8", "--noise-draws", "2"])  # fmt: skip
+    names = ("spec_fro", "spec_l1", "jac_norm", "noise_sensitivity")
+    for name in names:
+        assert (out / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+    arrays = np.load(out / "measures.npz")
+    summary = json.loads((out / "summary.json").read_text())
+    positive = arrays["margin"] > 0
+    for name in names[:3]:
+        used = arrays[f"log_{name}"][positive]
+        assert summary["measures"][name]["p90"] == pytest.approx(np.percentile(used, 90))
+        assert summary["measures"][name]["n_used"] == positive.sum()
+    # The per-sample values are those of the checkpoint's network on those train images.
+    train = cli.datamodule.dataset("train", augment=False)
+    images = torch.stack([train[int(i)][0] for i in arrays["index"]])
+    labels = torch.tensor([train[int(i)][1] for i in arrays["index"]])
+    want = complexity_measures(cli.model.network, images, labels)
+    np.testing.assert_allclose(arrays["spec_fro"], want["spec_fro"].numpy(), rtol=1e-5)
+
+
+def test_measures_command_errors_are_one_line(tmp_path):
+    from srngan.commands.common import CommandError
+    from srngan.commands.measures import main as measures_main
+
+    with pytest.raises(CommandError, match="not found"):
+        measures_main(["--ckpt", str(tmp_path / "missing.ckpt"), "--out", str(tmp_path / "o")])
+    gan_like = tmp_path / "gan.ckpt"
+    torch.save({"state_dict": {}, "hyper_parameters": {"z_dim": 128}}, gan_like)
+    with pytest.raises(CommandError, match="is not a classifier checkpoint"):
+        measures_main(["--ckpt", str(gan_like), "--out", str(tmp_path / "o")])
+    broken = tmp_path / "broken.ckpt"
+    broken.write_bytes(b"not a checkpoint")
+    with pytest.raises(CommandError, match="unreadable"):
+        measures_main(["--ckpt", str(broken), "--out", str(tmp_path / "o")])
+    assert not (tmp_path / "o").exists()
