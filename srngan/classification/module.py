@@ -82,7 +82,8 @@ class ClassifierModule(L.LightningModule):
                 f"need lr > 0, momentum in [0, 1), weight_decay >= 0; got {lr}, {momentum}, {weight_decay}"
             )
         # Under LightningCLI the network is saved as its class_path config (not the object), so
-        # checkpoints rebuild it with ClassifierModule.load_from_checkpoint.
+        # ClassifierModule.load_from_checkpoint rebuilds it; a module built in Python saves no
+        # network: load its checkpoints with load_from_checkpoint(path, network=<fresh network>).
         self.save_hyperparameters(ignore=["network"] if not _in_cli_context(self) else [])
         self.network = normalize_modules(network, normalization, rank_ratio, n_power_iterations)
         self.train_acc, self.train_loss = MeanMetric(), MeanMetric()
