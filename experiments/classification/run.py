@@ -1,18 +1,20 @@
 """Small-scale CPU evidence for the paper's classification claims (docs/results_classification.md).
 
-On the procedural shapes (10 classes, 32x32), a SmallCNN (3 conv + 1 linear, no BatchNorm) is
-trained with Vanilla / SN / SRN-50 / SRN-30 for several seeds:
+On the procedural shapes (20 classes = 5 shapes x 4 colours, 32x32), a SmallCNN (3 conv + 1
+linear, width 16; "plain": no BatchNorm, "bn": BatchNorm after each conv) is trained with
+Vanilla / SN / SRN-50 / SRN-30 for several seeds (a seed fixes the data, the random labels and
+the initial weights, identical across the four methods):
 
-  clean:   2000 train images (augmented), 400 test images, SGD lr 0.05, momentum 0.9, wd 5e-4,
+  clean:   1000 train images (augmented), 2000 test images, SGD lr 0.05, momentum 0.9, wd 5e-4,
            --epochs epochs (lr x0.1 at 60 % and 80 %); test accuracy, first epoch with train
-           accuracy >= 99 % and the test accuracy there, and the 90th percentiles of the log
-           Spec-Fro / Spec-L1 / Jac-Norm over 1000 correctly classified train images, plus the
-           median noise sensitivity.
+           accuracy >= 99 % and the test accuracy there, the 90th percentiles of the log
+           Spec-Fro / Spec-L1 / Jac-Norm over the correctly classified among 1000 train images,
+           and the median noise sensitivity (relative noise 0.1, 8 draws).
   shatter: 1000 train images with fixed random labels, no augmentation, SGD lr 0.01 (the paper's
            low-lr shattering setting), wd 5e-4, --shatter-epochs epochs; train accuracy at the
            end (whole train set, eval mode).
 
-Rerun everything (about 20 minutes on one core):
+Rerun everything (about 30 minutes on one core):
 
     OMP_NUM_THREADS=1 python experiments/classification/run.py
 
@@ -51,12 +53,14 @@ CLEAN_IMAGES = 1000
 HERE = Path(__file__).resolve().parent
 
 
-def train(method: str, seed: int, epochs: int, lr: float, data: ClassificationDataModule, stop):
+def train(
+    method: str, seed: int, epochs: int, lr: float, data: ClassificationDataModule, stop, bn=False
+):
     kind, ratio = METHODS[method]
     L.seed_everything(seed, verbose=False)
     milestones = [max(1, int(0.6 * epochs)), max(1, int(0.8 * epochs))]
     module = ClassifierModule(
-        SmallCNN(num_classes=20, width=16), normalization=kind, rank_ratio=ratio, lr=lr,
+        SmallCNN(num_classes=20, width=16, batchnorm=bn), normalization=kind, rank_ratio=ratio, lr=lr,
         momentum=0.9, weight_decay=5e-4, lr_milestones=milestones, spectra_every_n_epochs=0,
     )  # fmt: skip
     trainer = L.Trainer(
@@ -79,13 +83,13 @@ def _stack(dataset, n: int):
     return torch.stack([x for x, _ in items]), torch.tensor([y for _, y in items])
 
 
-def run_clean(method: str, seed: int, epochs: int) -> dict:
+def run_clean(method: str, seed: int, epochs: int, bn: bool = False) -> dict:
     data = ClassificationDataModule(
         "procedural", batch_size=64, num_workers=0, augment=True, procedural_images=CLEAN_IMAGES,
         procedural_classes=20, procedural_seed=100 + seed, procedural_test_images=2000,
     )  # fmt: skip
     stop = TrainAccuracyStop(threshold=0.99, stop=False)
-    model = train(method, seed, epochs, 0.05, data, stop)
+    model = train(method, seed, epochs, 0.05, data, stop, bn)
     train_plain = data.dataset("train", augment=False)
     images, labels = _stack(train_plain, 1000)
     measures = complexity_measures(model, images, labels)
@@ -105,49 +109,69 @@ def run_clean(method: str, seed: int, epochs: int) -> dict:
     return out
 
 
-def run_shatter(method: str, seed: int, epochs: int) -> dict:
+def run_shatter(method: str, seed: int, epochs: int, bn: bool = False) -> dict:
     data = ClassificationDataModule(
         "procedural", batch_size=64, num_workers=0, augment=False, procedural_images=1000,
         procedural_classes=20, procedural_seed=100 + seed, random_labels=True, label_seed=seed,
     )  # fmt: skip
-    model = train(method, seed, epochs, 0.01, data, None)
+    model = train(method, seed, epochs, 0.01, data, None, bn)
     return {
         "train_acc": accuracy(model, data.train_set),
         "test_acc": accuracy(model, data.test_set),
     }
 
 
-def summarize(out: Path, seeds: list[int]) -> str:
-    rows = {}
-    for method in METHODS:
-        runs = {}
-        for kind in ("clean", "shatter"):
-            runs[kind] = [json.loads(p.read_text()) for s in seeds
-                          if (p := out / f"{kind}_{method}_seed{s}.json").exists()]  # fmt: skip
-        rows[method] = runs
+NETS = {"plain": False, "bn": True}  # SmallCNN without / with BatchNorm
 
-    def cell(values):
-        values = [v for v in values if v is not None and not math.isnan(v)]
-        if not values:
-            return "n/a"
-        sd = statistics.stdev(values) if len(values) > 1 else 0.0
-        return f"{statistics.mean(values):.3f} ± {sd:.3f} (n={len(values)})"
 
-    lines = ["| method | clean test acc | clean train acc | test acc at train acc ≥ 99 % (epoch) "
+def _load(out: Path, kind: str, net: str, method: str, seeds: list[int]) -> dict[int, dict]:
+    paths = {s: out / f"{kind}_{net}_{method}_seed{s}.json" for s in seeds}
+    return {s: json.loads(p.read_text()) for s, p in paths.items() if p.exists()}
+
+
+def _cell(values, fmt=".3f") -> str:
+    values = [v for v in values if v is not None and not math.isnan(v)]
+    if not values:
+        return "n/a"
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):{fmt}} ± {sd:{fmt.lstrip('+')}} (n={len(values)})"
+
+
+def summarize(out: Path, seeds: list[int], net: str) -> str:
+    """Mean ± sample standard deviation over seeds, then paired (same seed) differences."""
+    lines = ["| method | clean test acc | clean train acc | test acc at train acc ≥ 99 % "
              "| random-label train acc | p90 log Spec-Fro | p90 log Spec-L1 | p90 log Jac-Norm "
-             "| noise sens. (median) |", "|" + "---|" * 9]  # fmt: skip
-    for method, runs in rows.items():
-        c, s = runs["clean"], runs["shatter"]
-        crit = [r["criterion"] for r in c]
-        met = [r for r in crit if r]
-        crit_cell = (f"{cell([r['test_acc'] for r in met])}, epoch {cell([r['epoch'] for r in met])}"
-                     f" [{len(met)}/{len(crit)} met]") if met else f"never met [0/{len(crit)}]"  # fmt: skip
+             "| noise sensitivity (median) |", "|" + "---|" * 9]  # fmt: skip
+    data = {
+        m: (_load(out, "clean", net, m, seeds), _load(out, "shatter", net, m, seeds))
+        for m in METHODS
+    }
+    for method, (clean, shatter) in data.items():
+        c, s = list(clean.values()), list(shatter.values())
+        met = [r["criterion"] for r in c if r["criterion"]]
+        crit = (f"{_cell([r['test_acc'] for r in met])} at epoch {_cell([r['epoch'] for r in met], '.1f')}"
+                f" [met {len(met)}/{len(c)}]") if met else f"never met [0/{len(c)}]"  # fmt: skip
         lines.append("| " + " | ".join([
-            method, cell([r["test_acc"] for r in c]), cell([r["train_acc"] for r in c]), crit_cell,
-            cell([r["train_acc"] for r in s]), cell([r["p90_log_spec_fro"] for r in c]),
-            cell([r["p90_log_spec_l1"] for r in c]), cell([r["p90_log_jac_norm"] for r in c]),
-            cell([r["noise_sensitivity_median"] for r in c]),
+            method, _cell([r["test_acc"] for r in c]), _cell([r["train_acc"] for r in c]), crit,
+            _cell([r["train_acc"] for r in s]), _cell([r["p90_log_spec_fro"] for r in c]),
+            _cell([r["p90_log_spec_l1"] for r in c]), _cell([r["p90_log_jac_norm"] for r in c]),
+            _cell([r["noise_sensitivity_median"] for r in c], ".2e"),
         ]) + " |")  # fmt: skip
+    lines += ["", "Paired differences (same seed: same data, same initial weights), mean ± sd:", "",
+              "| comparison | clean test acc | random-label train acc | p90 log Spec-Fro "
+              "| p90 log Spec-L1 | p90 log Jac-Norm |", "|" + "---|" * 6]  # fmt: skip
+    keys = [("clean", "test_acc"), ("shatter", "train_acc"), ("clean", "p90_log_spec_fro"),
+            ("clean", "p90_log_spec_l1"), ("clean", "p90_log_jac_norm")]  # fmt: skip
+    for a, b in (("srn50", "sn"), ("srn30", "sn"), ("srn50", "vanilla"), ("srn30", "vanilla"),
+                 ("sn", "vanilla")):  # fmt: skip
+        cells = []
+        for kind, key in keys:
+            i = 0 if kind == "clean" else 1
+            da, db = data[a][i], data[b][i]
+            cells.append(
+                _cell([da[s][key] - db[s][key] for s in seeds if s in da and s in db], "+.3f")
+            )
+        lines.append(f"| {a} - {b} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -157,26 +181,34 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--shatter-epochs", type=int, default=60)
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    p.add_argument("--nets", nargs="+", default=list(NETS), choices=list(NETS))
     p.add_argument("--out", type=Path, default=HERE / "results")
     p.add_argument("--summary", action="store_true", help="only print the tables")
     args = p.parse_args()
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
-    if not args.summary:
+    for net in args.nets if not args.summary else ():
         for seed in args.seeds:
             for method in args.methods:
                 for kind, fn, epochs in (("clean", run_clean, args.epochs),
                                          ("shatter", run_shatter, args.shatter_epochs)):  # fmt: skip
-                    path = args.out / f"{kind}_{method}_seed{seed}.json"
+                    path = args.out / f"{kind}_{net}_{method}_seed{seed}.json"
                     if path.exists():
                         continue
                     start = time.perf_counter()
-                    result = fn(method, seed, epochs)
+                    result = fn(method, seed, epochs, NETS[net])
                     result["seconds"] = round(time.perf_counter() - start, 1)
-                    result["config"] = {"method": method, "seed": seed, "epochs": epochs}
+                    result["config"] = {
+                        "net": net,
+                        "method": method,
+                        "seed": seed,
+                        "epochs": epochs,
+                    }
                     path.write_text(json.dumps(result, indent=2))
-                    print(f"{kind} {method} seed {seed}: {json.dumps(result)}", flush=True)
-    print(summarize(args.out, args.seeds))
+                    print(f"{kind} {net} {method} seed {seed}: {json.dumps(result)}", flush=True)
+    for net in args.nets:
+        print(f"\n### SmallCNN, {net}\n")
+        print(summarize(args.out, args.seeds, net))
 
 
 if __name__ == "__main__":
