@@ -56,8 +56,9 @@ class InceptionScoreState:
 
     def update(self, logits: Tensor, indices: Tensor) -> None:
         """Add the logits of the samples with global indices ``indices`` (each exactly once)."""
-        logits = logits.detach().to("cpu", torch.float64)
-        parts = self.part_of[indices.cpu()]
+        device = self.count.device  # the sums' device (a Metric's states may live on a GPU)
+        logits = logits.detach().to(device, torch.float64)
+        parts = self.part_of[indices.to(self.part_of.device)].to(device)
         log_p = logits.log_softmax(dim=1)
         p = log_p.exp()
         self.count.index_add_(0, parts, torch.ones_like(parts, dtype=torch.float64))
