@@ -10,13 +10,17 @@ from torch.utils.data import Dataset
 
 from srngan.data import ShapesDataset
 from srngan.evaluation import EvalSettings, Evaluator, generate_samples
-from srngan.evaluation.features import summarize
-from srngan.metrics import keys, statistics_to_fid
+from srngan.metrics import (
+    FrechetInceptionDistance,
+    InceptionScore,
+    KernelInceptionDistance,
+    keys,
+    statistics_to_fid,
+)
 from srngan.metrics.elhist import elhist_from_samples, plot_elhist
 from srngan.metrics.inception import (
     WEIGHTS_FILE,
     InceptionWeightsNotFoundError,
-    extract_features,
     load_inception,
     quantize_images,
 )
@@ -34,21 +38,11 @@ class _Uint8(Dataset):
         return self.images[i]
 
 
-class _Batches:
-    def __init__(self, images, size=25):
-        self.images, self.size = images, size
-
-    def __iter__(self):
-        n = self.images.shape[0]
-        for s in range(0, n, self.size):
-            yield torch.arange(s, min(s + self.size, n)), self.images[s : s + self.size], None
-
-
 def _side_by_side(weights, n_fake, n_real, kid_subset_size):
-    """torch-fidelity's calculate_metrics and srngan's pipeline on the same uint8 images."""
+    """torch-fidelity's calculate_metrics and srngan's Metric classes on the same uint8 images."""
     import torch_fidelity
 
-    from srngan.metrics import features_to_fid, features_to_kid
+    from srngan.metrics import features_to_fid
 
     fake = ShapesDataset(n_fake, 10, seed=1).images
     real = ShapesDataset(n_real, 10, seed=2).images
@@ -57,18 +51,26 @@ def _side_by_side(weights, n_fake, n_real, kid_subset_size):
         kid_subset_size=kid_subset_size, feature_extractor_weights_path=str(weights), cuda=False,
         cache=False, verbose=False, batch_size=40, save_cpu_ram=True,
     )  # fmt: skip
-    net = load_inception(weights)
-    extractor = lambda x: extract_features(net, x)  # noqa: E731
-    gen = summarize(_Batches(fake), extractor, 2048, n_fake, num_is=n_fake, num_features=n_fake)
-    real_summary = summarize(_Batches(real), extractor, 2048, n_real, num_features=n_real)
+    # Each class loads the network itself from ``inception_weights``; batches of 25 (not 40).
+    isc = InceptionScore(inception_weights=weights)
+    fid = FrechetInceptionDistance(inception_weights=weights)
+    kid = KernelInceptionDistance(
+        inception_weights=weights, subsets=10, subset_size=kid_subset_size
+    )
+    for images, real_side in ((fake, False), (real, True)):
+        for batch in images.split(25):
+            fid.update(batch, real=real_side)
+            kid.update(batch, real=real_side)
+            if not real_side:
+                isc.update(batch)
+    is_mean, is_std = isc.compute()
+    kid_mean, kid_std = kid.compute()
     ours = {
-        **gen.inception_score.compute(),
-        keys.KEY_FID: statistics_to_fid(real_summary.stats, gen.stats),
-        # torch-fidelity draws subsets of input1 (generated) first, then of input2 (real).
-        **features_to_kid(
-            gen.features, real_summary.features, subsets=10, subset_size=kid_subset_size
-        ),
-        "gram_fid": features_to_fid(real_summary.features, gen.features),
+        keys.KEY_IS_MEAN: float(is_mean),
+        keys.KEY_FID: float(fid.compute()),
+        keys.KEY_KID_MEAN: float(kid_mean),
+        # The Gram route straight from the kept features: an independent FID computation.
+        "gram_fid": features_to_fid(kid.features(real=True), kid.features(real=False)),
     }
     return ours, ref
 
@@ -170,10 +172,10 @@ def test_results_independent_of_batch_size():
 
 def test_intra_fid_is_mean_of_class_fids():
     ev = _evaluator(50, metrics=("intra_fid",))
-    per_class = ev.summarize_classes(_generate, 8)
-    ref = ev.class_reference()
-    manual = [statistics_to_fid(ref.per_class[c], per_class.per_class[c]) for c in range(10)]
-    result = ev.metrics_of(ev.summarize_generator(_generate, 8), per_class)
+    intra = ev.intra_fid_metric(_generate, 8)
+    ref, gen = ev.class_reference(), intra.class_statistics(real=False)
+    manual = [statistics_to_fid(ref.per_class[c], gen[c]) for c in range(10)]
+    result = ev.evaluate(_generate, 8)
     assert result[keys.KEY_INTRA_FID] == pytest.approx(sum(manual) / 10, rel=1e-9)
 
 
@@ -189,8 +191,8 @@ def test_intra_fid_protocol_counts(tmp_path):
     real = ShapesDataset(100, 10, seed=5)
     settings = EvalSettings(metrics=("intra_fid",), intra_fid_samples_per_class=37, batch_size=16)
     ev = Evaluator(_PixelExtractor(), 16, 10, real, settings, {"d": "t"}, num_classes=10)
-    per_class = ev.summarize_classes(generate, 8)
-    assert {c: int(s.count) for c, s in per_class.per_class.items()} == dict.fromkeys(range(10), 37)
+    per_class = ev.intra_fid_metric(generate, 8).class_statistics(real=False)
+    assert {c: int(s.count) for c, s in per_class.items()} == dict.fromkeys(range(10), 37)
     labels = torch.cat(seen)
     assert labels.numel() == 370
     assert all(int((labels == c).sum()) == 37 for c in range(10))

@@ -1,6 +1,8 @@
-"""Evaluation orchestration (pure torch): deterministic sharded sampling, feature passes, metrics."""
+"""Evaluation orchestration (pure torch + torchmetrics): settings, deterministic sharded sampling,
+the metric classes fed from one feature pass, ND and eLhist."""
 
-from srngan.evaluation.evaluator import EvalSettings, Evaluator, intra_fid
+from srngan.evaluation.evaluator import Evaluator
 from srngan.evaluation.sampling import generate_samples
+from srngan.evaluation.settings import EvalSettings
 
-__all__ = ["EvalSettings", "Evaluator", "generate_samples", "intra_fid"]
+__all__ = ["EvalSettings", "Evaluator", "generate_samples"]

@@ -1,90 +1,58 @@
 """Evaluate a generator against reference data: IS, FID, KID, Intra-FID from one feature pass.
 
-Pure torch (no Lightning): the training callbacks and the ``evaluate`` command both call
-:class:`Evaluator`. Under ``torch.distributed`` each process generates its share of the samples
-(see :mod:`srngan.evaluation.sampling`) and float64 sums are all-reduced, so the result equals
+Pure torch + torchmetrics (no Lightning): the training callback and ``srngan evaluate`` both call
+:class:`Evaluator`, which feeds the metric classes of :mod:`srngan.metrics`. Under
+``torch.distributed`` each process generates its share of the samples (see
+:mod:`srngan.evaluation.sampling`) and torchmetrics syncs the float64 states, so the result equals
 that of one process up to float64 summation order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset
+from torchmetrics import Metric
+from torchmetrics.classification import MulticlassAccuracy
 
-from srngan.evaluation.distributed import Collective
-from srngan.evaluation.features import Extractor, FeatureSummary, dataset_batches, summarize
+from srngan.evaluation.distributed import rank_and_world
+from srngan.evaluation.features import dataset_batches
 from srngan.evaluation.sampling import generate_samples
+from srngan.evaluation.settings import EvalSettings
 from srngan.metrics import keys
 from srngan.metrics.cache import cache_key, cached
-from srngan.metrics.fid import statistics_to_fid
-from srngan.metrics.inception import quantize_images
-from srngan.metrics.kid import features_to_kid
+from srngan.metrics.fid import covariance_factor
+from srngan.metrics.images import images_to_uint8
+from srngan.metrics.metric_base import Extractor
+from srngan.metrics.metric_fid import FrechetInceptionDistance
+from srngan.metrics.metric_intra_fid import IntraFID
+from srngan.metrics.metric_is import InceptionScore
+from srngan.metrics.metric_kid import KernelInceptionDistance
 from srngan.metrics.statistics import FeatureStatistics
 
 FEATURE_METRICS = ("is", "fid", "kid", "intra_fid")
+CACHE_VERSION = 2  # bump when the cached objects change
+Generate = Callable[[Tensor, Tensor | None], Tensor]
 
 
 @dataclass
-class EvalSettings:
-    """Sample counts and protocol settings (paper defaults: IS on 50k, FID 10k real vs 5k fake)."""
+class Reference:
+    """The real side of FID and KID, as cached on disk."""
 
-    metrics: Sequence[str] = ("is", "fid")
-    num_samples: int = 5000  # generated images for FID, KID and Intra-FID
-    num_is_samples: int = 50000
-    num_real: int = 10000
-    kid_subsets: int = 100
-    kid_subset_size: int = 1000
-    # Intra-FID (Miyato & Koyama 2018): this many images generated *conditioned on* each class,
-    # compared with all training images of that class.
-    intra_fid_samples_per_class: int = 5000
-    batch_size: int = 100
-    seed: int = 0
+    stats: FeatureStatistics
+    factor: Tensor  # covariance factor L (L L^T = stats.covariance), speeds up every FID
+    features: Tensor | None = None  # float64, in sample order (KID only)
 
 
-def intra_fid(reference: FeatureSummary, generated: FeatureSummary) -> float:
-    """Mean over the reference's classes of the FID between each class's generated and real
-    statistics (``per_class`` of both summaries)."""
-    values = []
-    for c, ref in reference.per_class.items():
-        gen = generated.per_class.get(c)
-        if ref.count < 2 or gen is None or gen.count < 2:
-            raise ValueError(
-                f"Intra-FID needs at least 2 real and 2 generated samples of class {c}"
-            )
-        values.append(statistics_to_fid(ref, gen, reference.class_factors.get(c)))
-    return float(sum(values) / len(values))
+@dataclass
+class ClassReference:
+    """Intra-FID's real side: statistics of every reference image, per class, as cached."""
 
-
-def summaries_to_metrics(
-    wants: set[str],
-    generated: FeatureSummary,
-    reference: Callable[[], FeatureSummary],
-    kid_subsets: int = 100,
-    kid_subset_size: int = 1000,
-) -> dict[str, float]:
-    """IS / FID / KID / Intra-FID (those in ``wants``) from feature summaries.
-
-    ``reference`` is called only when a metric needs the real data (IS does not).
-    """
-    out: dict[str, float] = {}
-    if "is" in wants:
-        out.update(generated.inception_score.compute())
-    if wants & {"fid", "kid", "intra_fid"}:
-        ref = reference()
-        if "fid" in wants:
-            out[keys.KEY_FID] = statistics_to_fid(ref.stats, generated.stats, ref.factor)
-        if "kid" in wants:
-            # Generated first, as torch-fidelity (input1 = generated) draws its subsets.
-            out.update(
-                features_to_kid(generated.features, ref.features, kid_subsets, kid_subset_size)
-            )
-        if "intra_fid" in wants:
-            out[keys.KEY_INTRA_FID] = intra_fid(ref, generated)
-    return out
+    per_class: dict[int, FeatureStatistics]
+    factors: dict[int, Tensor]
 
 
 class Evaluator:
@@ -94,9 +62,12 @@ class Evaluator:
         extractor: ``uint8 images -> (features, logits)``, e.g. Inception or the domain classifier.
         feature_dim / num_logit_classes: sizes of the extractor's two outputs.
         reference: the real dataset (images in [-1, 1], labels).
+        settings: which metrics, how many samples.
         reference_key: everything the reference statistics depend on besides the settings
             (dataset, split, resolution, extractor weights digest); ``None`` disables the cache.
         num_classes: classes for Intra-FID and conditional sampling (0: unconditional).
+        class_accuracy: also report how often the extractor classifies conditional samples as
+            their class (``domain_class_accuracy``; meaningful for the domain classifier only).
     """
 
     def __init__(
@@ -109,12 +80,8 @@ class Evaluator:
         reference_key: dict | None = None,
         num_classes: int = 0,
         device: torch.device | str = "cpu",
+        class_accuracy: bool = False,
     ) -> None:
-        unknown = set(settings.metrics) - set(keys.METRICS)
-        if unknown:
-            raise ValueError(
-                f"unknown metric(s) {', '.join(sorted(unknown))}; allowed: {', '.join(keys.METRICS)}"
-            )
         self.extractor = extractor
         self.feature_dim = feature_dim
         self.num_logit_classes = num_logit_classes
@@ -123,116 +90,180 @@ class Evaluator:
         self.reference_key = reference_key
         self.num_classes = num_classes
         self.device = torch.device(device)
-        self._reference: FeatureSummary | None = None
-        self._class_reference: FeatureSummary | None = None
+        self.class_accuracy = class_accuracy and num_classes > 0
+        self._reference: Reference | None = None
+        self._class_reference: ClassReference | None = None
         self.reference_cache_hit: bool | None = None
 
     @property
     def wants(self) -> set[str]:
         return set(self.settings.metrics) & set(FEATURE_METRICS)
 
-    def reference(self) -> FeatureSummary:
-        """Reference statistics: from memory, the disk cache, or one pass over the real data."""
-        if self._reference is not None:
-            return self._reference
-        s = self.settings
-        keep = s.num_real if "kid" in self.wants else 0
-        settings = {"num_real": s.num_real, "seed": s.seed, "classes": 0, "kept": keep}
-        self._reference, self.reference_cache_hit = self._cached_reference(
-            "reference-stats", settings, s.num_real, keep, 0
-        )
+    def _extract(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        with torch.no_grad():
+            return self.extractor(images.to(self.device))
+
+    def _metric(self, cls, *args, **kwargs) -> Metric:
+        """A metric class sharing this evaluator's extractor, on its device."""
+        return cls(*args, feature_extractor=self.extractor, **kwargs).to(self.device)
+
+    # ------------------------------------------------------------------ reference side
+    def reference(self) -> Reference:
+        """FID / KID's real side: from memory, the disk cache, or one pass over the real data."""
+        if self._reference is None:
+            s = self.settings
+            keep = "kid" in self.wants
+            settings = {"num_real": s.num_real, "seed": s.seed, "classes": 0, "kept": keep}
+            self._reference, self.reference_cache_hit = self._cached(
+                "reference-stats", settings, lambda: self._compute_reference(keep)
+            )
         return self._reference
 
-    def class_reference(self) -> FeatureSummary:
+    def class_reference(self) -> ClassReference:
         """Per-class statistics of *every* reference image (Intra-FID's real side), cached."""
         if self._class_reference is None:
-            if self.num_classes < 1:
-                raise ValueError("intra_fid needs a conditional generator (num_classes >= 1)")
+            self._require_classes()
             n = len(self.reference_dataset)
             settings = {"num_real": "all", "count": n, "classes": self.num_classes}
-            self._class_reference, _ = self._cached_reference(
-                "class-reference-stats", settings, n, 0, self.num_classes
+            self._class_reference, _ = self._cached(
+                "class-reference-stats", settings, self._compute_class_reference
             )
         return self._class_reference
 
-    def _cached_reference(
-        self, name: str, settings: dict, num: int, keep: int, classes: int
-    ) -> tuple[FeatureSummary, bool]:
-        s = self.settings
-
-        def compute() -> FeatureSummary:
-            collective = Collective(self.device)
-            batches = dataset_batches(self.reference_dataset, num, s.batch_size, s.seed, collective)
-            summary = summarize(
-                batches, self.extractor, self.feature_dim, num, 0, keep,
-                self.num_logit_classes, classes, self.device, collective,
-            )  # fmt: skip
-            return summary.with_factors()
-
+    def _cached(self, name: str, settings: dict, compute: Callable):
         if self.reference_key is None:
             return compute(), False
-        return cached(name, cache_key(reference=self.reference_key, settings=settings), compute)
+        key = cache_key(reference=self.reference_key, settings=settings, version=CACHE_VERSION)
+        return cached(name, key, compute)
 
-    def summarize_generator(
-        self, generate: Callable[[Tensor, Tensor | None], Tensor], z_dim: int
-    ) -> FeatureSummary:
-        """One pass over generated samples; ``generate(z, labels)`` returns images in [-1, 1]."""
-        s, wants = self.settings, self.wants
-        num_stats = s.num_samples if wants & {"fid", "kid"} else 0
-        num_is = s.num_is_samples if "is" in wants else 0
-        total = max(num_stats, num_is)
-        collective = Collective(self.device)
-        samples = generate_samples(
-            generate, total, z_dim, self.num_classes, s.seed, s.batch_size, self.device,
-            collective.rank, collective.world_size,
-        )  # fmt: skip
-        batches = ((b.indices, quantize_images(b.images), b.labels) for b in samples)
-        return summarize(
-            batches, self.extractor, self.feature_dim, num_stats, num_is,
-            num_stats if "kid" in wants else 0, self.num_logit_classes, 0, self.device,
-            collective, accuracy=bool(self.num_classes),
-        )  # fmt: skip
+    def _real_batches(self, num: int) -> Iterable[tuple[Tensor, Tensor, Tensor]]:
+        rank, world = rank_and_world()
+        s = self.settings
+        return dataset_batches(self.reference_dataset, num, s.batch_size, s.seed, rank, world)
 
-    def summarize_classes(
-        self, generate: Callable[[Tensor, Tensor | None], Tensor], z_dim: int
-    ) -> FeatureSummary:
-        """Intra-FID's generated side: ``intra_fid_samples_per_class`` images conditioned on each
-        class in turn (sample ``i`` of every class shares latent ``i``), summarized per class."""
+    def _compute_reference(self, keep_features: bool) -> Reference:
+        fid = self._metric(FrechetInceptionDistance, feature_dim=self.feature_dim)
+        kid = self._metric(KernelInceptionDistance, feature_dim=self.feature_dim)
+        for idx, images, _ in self._real_batches(self.settings.num_real):
+            features, _ = self._extract(images)
+            fid.update(None, real=True, features=features)
+            if keep_features:
+                kid.update(None, real=True, indices=idx, features=features)
+        stats = fid.statistics(real=True)
+        features = kid.features(real=True).cpu() if keep_features else None
+        return Reference(stats, covariance_factor(stats.covariance), features)
+
+    def _compute_class_reference(self) -> ClassReference:
+        intra = self._metric(IntraFID, self.num_classes, feature_dim=self.feature_dim)
+        for _, images, labels in self._real_batches(len(self.reference_dataset)):
+            features, _ = self._extract(images)
+            intra.update(None, labels, real=True, features=features)
+        per_class = intra.class_statistics(real=True)
+        factors = {c: covariance_factor(s.covariance) for c, s in per_class.items() if s.count >= 2}
+        return ClassReference(per_class, factors)
+
+    def _require_classes(self) -> None:
         if self.num_classes < 1:
             raise ValueError("intra_fid needs a conditional generator (num_classes >= 1)")
-        s, n = self.settings, self.settings.intra_fid_samples_per_class
-        collective = Collective(self.device)
-        per_class = {}
-        for c in range(self.num_classes):
-            samples = generate_samples(
-                generate, n, z_dim, self.num_classes, s.seed, s.batch_size, self.device,
-                collective.rank, collective.world_size, class_index=c,
+
+    # ------------------------------------------------------------------ generated side
+    def generated_metrics(self) -> dict[str, Metric]:
+        """Fresh metrics of the generated pass (IS, FID, KID, class accuracy) against the reference."""
+        s, wants, out = self.settings, self.wants, {}
+        if "is" in wants:
+            out["is"] = self._metric(
+                InceptionScore, num_samples=s.num_is_samples, num_logits=self.num_logit_classes
+            )
+        if "fid" in wants:
+            ref = self.reference()
+            out["fid"] = self._metric(
+                FrechetInceptionDistance, feature_dim=self.feature_dim, reference=ref.stats,
+                reference_factor=ref.factor,
             )  # fmt: skip
-            batches = ((b.indices, quantize_images(b.images), b.labels) for b in samples)
-            per_class[c] = summarize(
-                batches, self.extractor, self.feature_dim, n, 0, 0, self.num_logit_classes, 0,
-                self.device, collective,
-            ).stats  # fmt: skip
-        return FeatureSummary(FeatureStatistics.empty(self.feature_dim), per_class)
-
-    def metrics_of(
-        self, generated: FeatureSummary, per_class: FeatureSummary | None = None
-    ) -> dict[str, float]:
-        """The requested feature metrics of a generated summary against the reference.
-
-        ``per_class`` (from :meth:`summarize_classes`) is needed for Intra-FID.
-        """
-        s = self.settings
-        out = summaries_to_metrics(
-            self.wants - {"intra_fid"}, generated, self.reference, s.kid_subsets, s.kid_subset_size
-        )
-        if "intra_fid" in self.wants:
-            out[keys.KEY_INTRA_FID] = intra_fid(self.class_reference(), per_class)
+        if "kid" in wants:
+            out["kid"] = self._metric(
+                KernelInceptionDistance, feature_dim=self.feature_dim, subsets=s.kid_subsets,
+                subset_size=s.kid_subset_size, reference=self.reference().features,
+            )  # fmt: skip
+        if self.class_accuracy:
+            out["accuracy"] = MulticlassAccuracy(
+                self.num_logit_classes, average="micro", validate_args=False
+            ).to(self.device)
         return out
 
-    def evaluate(
-        self, generate: Callable[[Tensor, Tensor | None], Tensor], z_dim: int
-    ) -> dict[str, float]:
+    def evaluate_generated(self, generate: Generate, z_dim: int) -> dict[str, float]:
+        """IS / FID / KID (and class accuracy) of ``generate`` from one pass over its samples."""
+        s, wants = self.settings, self.wants
+        metrics = self.generated_metrics()
+        if not metrics:
+            return {}
+        num_stats = s.num_samples if wants & {"fid", "kid"} else 0
+        num_is = s.num_is_samples if "is" in wants else 0
+        rank, world = rank_and_world()
+        samples = generate_samples(
+            generate, max(num_stats, num_is), z_dim, self.num_classes, s.seed, s.batch_size,
+            self.device, rank, world,
+        )  # fmt: skip
+        for batch in samples:
+            features, logits = self._extract(images_to_uint8(batch.images))
+            idx = batch.indices
+            if "is" in metrics:
+                m = idx < num_is
+                metrics["is"].update(indices=idx[m], logits=logits[m.to(logits.device)])
+            m = (idx < num_stats).to(features.device)
+            if "fid" in metrics:
+                metrics["fid"].update(None, real=False, features=features[m])
+            if "kid" in metrics:
+                metrics["kid"].update(None, real=False, indices=idx[m.cpu()], features=features[m])
+            if "accuracy" in metrics and batch.labels is not None:
+                metrics["accuracy"].update(logits, batch.labels.to(logits.device))
+        return results_of(metrics)
+
+    def intra_fid_metric(self, generate: Generate, z_dim: int) -> IntraFID:
+        """Intra-FID fed with ``intra_fid_samples_per_class`` images conditioned on each class in
+        turn (sample ``i`` of every class shares latent ``i``), against :meth:`class_reference`."""
+        self._require_classes()
+        s, n = self.settings, self.settings.intra_fid_samples_per_class
+        ref = self.class_reference()
+        intra = self._metric(
+            IntraFID, self.num_classes, feature_dim=self.feature_dim, reference=ref.per_class,
+            reference_factors=ref.factors,
+        )  # fmt: skip
+        rank, world = rank_and_world()
+        for c in range(self.num_classes):
+            samples = generate_samples(
+                generate, n, z_dim, self.num_classes, s.seed, s.batch_size, self.device, rank,
+                world, class_index=c,
+            )  # fmt: skip
+            for batch in samples:
+                features, _ = self._extract(images_to_uint8(batch.images))
+                labels = torch.full((features.shape[0],), c, dtype=torch.int64)
+                intra.update(None, labels, real=False, features=features)
+        return intra
+
+    def evaluate(self, generate: Generate, z_dim: int) -> dict[str, float]:
         """All requested feature metrics of ``generate`` (images in [-1, 1] from ``(z, labels)``)."""
-        per_class = self.summarize_classes(generate, z_dim) if "intra_fid" in self.wants else None
-        return self.metrics_of(self.summarize_generator(generate, z_dim), per_class)
+        if "intra_fid" in self.wants:
+            self._require_classes()
+        out = self.evaluate_generated(generate, z_dim)
+        if "intra_fid" in self.wants:
+            out[keys.KEY_INTRA_FID] = float(self.intra_fid_metric(generate, z_dim).compute())
+        return out
+
+
+def results_of(metrics: dict[str, Metric]) -> dict[str, float]:
+    """The computed metrics under their result keys (:mod:`srngan.metrics.keys`)."""
+    out: dict[str, float] = {}
+    for name, metric in metrics.items():
+        value = metric.compute()
+        if name == "is":
+            out[keys.KEY_IS_MEAN], out[keys.KEY_IS_STD] = (float(v) for v in value)
+        elif name == "kid":
+            out[keys.KEY_KID_MEAN], out[keys.KEY_KID_STD] = (float(v) for v in value)
+        elif name == "fid":
+            out[keys.KEY_FID] = float(value)
+        elif name == "intra_fid":
+            out[keys.KEY_INTRA_FID] = float(value)
+        elif name == "accuracy":
+            out[keys.KEY_DOMAIN_ACCURACY] = float(value)
+    return out

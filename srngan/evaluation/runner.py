@@ -6,13 +6,14 @@ Pure torch: it receives the generator, discriminator and datasets, never the tra
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import torch
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
-from srngan.evaluation.evaluator import EvalSettings, Evaluator
+from srngan.evaluation.evaluator import Evaluator
+from srngan.evaluation.settings import EvalSettings
 from srngan.metrics import keys
 from srngan.metrics.elhist import elhist_from_samples, percentile_95
 from srngan.metrics.inception import extract_features, load_inception
@@ -21,22 +22,8 @@ from srngan.metrics.neural_divergence import neural_divergence
 Generate = Callable[[Tensor, Tensor | None], Tensor]
 
 
-@dataclass
-class RunSettings(EvalSettings):
-    """:class:`EvalSettings` plus the extractor and the settings of ND and eLhist."""
-
-    extractor: str = "inception"  # or "domain" (procedural data only)
-    inception_weights: str | None = None
-    download_weights: bool = False
-    nd_iterations: int = 100_000
-    nd_eval_samples: int = 1_000_000
-    elhist_pairs: int = 2000
-    elhist_noise_std: float = 0.01
-    dataset_key: dict = field(default_factory=dict)  # what the reference data is (cache key)
-
-
 def build_extractor(
-    settings: RunSettings, num_classes: int, resolution: int, device
+    settings: EvalSettings, num_classes: int, resolution: int, device
 ) -> tuple[Callable, int, int, dict]:
     """``(extractor, feature_dim, logit_dim, cache_key_fields)`` for the settings' extractor."""
     if settings.extractor == "inception":
@@ -67,6 +54,8 @@ class MetricRunner:
 
     Args:
         settings: which metrics and how many samples.
+        reference_key: what the training data is (dataset, split, resolution...), for the
+            reference-statistics cache; ``None`` disables the cache.
         train_data: real training images (FID / KID / Intra-FID reference, eLhist real samples).
         heldout_data: real images for Neural Divergence's critic (paper: the test set; CelebA's
             training set, footnote 13: see :func:`srngan.data.real.nd_split`).
@@ -76,15 +65,17 @@ class MetricRunner:
 
     def __init__(
         self,
-        settings: RunSettings,
+        settings: EvalSettings,
         train_data: Dataset,
         heldout_data: Dataset | None,
         num_classes: int,
         z_dim: int,
         resolution: int,
         device: torch.device | str = "cpu",
+        reference_key: dict | None = None,
     ) -> None:
         self.settings = settings
+        self.reference_key = reference_key
         self.train_data = train_data
         self.heldout_data = heldout_data
         self.num_classes = num_classes
@@ -109,10 +100,11 @@ class MetricRunner:
                 )
             extractor, dim, logits, extractor_key = self._extractor
             s = replace(self.settings, metrics=wanted)
-            key = None if not s.dataset_key else {**s.dataset_key, **extractor_key}
+            key = None if not self.reference_key else {**self.reference_key, **extractor_key}
             self._evaluators[wanted] = Evaluator(
-                extractor, dim, logits, self.train_data, s, key, self.num_classes, self.device
-            )
+                extractor, dim, logits, self.train_data, s, key, self.num_classes, self.device,
+                class_accuracy=s.extractor == "domain",
+            )  # fmt: skip
         return self._evaluators[wanted]
 
     def run(
@@ -129,15 +121,8 @@ class MetricRunner:
         wants = set(s.metrics if metrics is None else metrics)
         results: dict[str, float] = {}
         if wants & {"is", "fid", "kid", "intra_fid"}:
-            evaluator = self.evaluator_for(wants)
-            summary = evaluator.summarize_generator(generate, self.z_dim)
-            per_class = (
-                evaluator.summarize_classes(generate, self.z_dim) if "intra_fid" in wants else None
-            )
-            found = evaluator.metrics_of(summary, per_class)
-            if s.extractor == "domain":
-                found = _domain_names(found, summary)
-            results.update(found)
+            found = self.evaluator_for(wants).evaluate(generate, self.z_dim)
+            results.update(_domain_names(found) if s.extractor == "domain" else found)
         arrays: dict[str, Tensor] = {}
         if "nd" in wants:
             results[keys.KEY_ND] = self.neural_divergence(generate)
@@ -259,7 +244,7 @@ def _distinct_pair(sizes: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
     return a, b + (b >= a).long()  # uniform over the other sizes - 1 indices
 
 
-def _domain_names(found: dict[str, float], summary) -> dict[str, float]:
+def _domain_names(found: dict[str, float]) -> dict[str, float]:
     """Domain-classifier results under their own names: never reported as Inception metrics."""
     renamed = {
         keys.KEY_FID: keys.KEY_DOMAIN_FID,
@@ -268,8 +253,6 @@ def _domain_names(found: dict[str, float], summary) -> dict[str, float]:
         keys.KEY_KID_MEAN: "domain_kid_mean",
         keys.KEY_KID_STD: "domain_kid_std",
         keys.KEY_INTRA_FID: "domain_intra_fid",
+        keys.KEY_DOMAIN_ACCURACY: keys.KEY_DOMAIN_ACCURACY,
     }
-    out = {renamed[k]: v for k, v in found.items()}
-    if summary.correct is not None and summary.correct[1] > 0:
-        out[keys.KEY_DOMAIN_ACCURACY] = float(summary.correct[0] / summary.correct[1])
-    return out
+    return {renamed[k]: v for k, v in found.items()}
