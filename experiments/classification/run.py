@@ -137,6 +137,13 @@ def _cell(values, fmt=".3f") -> str:
     return f"{statistics.mean(values):{fmt}} ± {sd:{fmt.lstrip('+')}} (n={len(values)})"
 
 
+def _t_statistic(diffs: list[float]) -> str:
+    """Paired t = mean / (sd / sqrt(n)); |t| > 2.78 is p < 0.05 two-sided at n = 5."""
+    if len(diffs) < 2 or statistics.stdev(diffs) == 0:
+        return ""
+    return f", t={statistics.mean(diffs) / (statistics.stdev(diffs) / len(diffs) ** 0.5):+.1f}"
+
+
 def summarize(out: Path, seeds: list[int], net: str) -> str:
     """Mean ± sample standard deviation over seeds, then paired (same seed) differences."""
     lines = ["| method | clean test acc | clean train acc | test acc at train acc ≥ 99 % "
@@ -157,20 +164,24 @@ def summarize(out: Path, seeds: list[int], net: str) -> str:
             _cell([r["p90_log_spec_l1"] for r in c]), _cell([r["p90_log_jac_norm"] for r in c]),
             _cell([r["noise_sensitivity_median"] for r in c], ".2e"),
         ]) + " |")  # fmt: skip
-    lines += ["", "Paired differences (same seed: same data, same initial weights), mean ± sd:", "",
+    lines += ["", "Paired differences (same seed: same data, same initial weights), mean ± sd, paired t:", "",
               "| comparison | clean test acc | random-label train acc | p90 log Spec-Fro "
-              "| p90 log Spec-L1 | p90 log Jac-Norm |", "|" + "---|" * 6]  # fmt: skip
+              "| p90 log Spec-L1 | p90 log Jac-Norm | log noise sensitivity (median) |", "|" + "---|" * 7]  # fmt: skip
     keys = [("clean", "test_acc"), ("shatter", "train_acc"), ("clean", "p90_log_spec_fro"),
-            ("clean", "p90_log_spec_l1"), ("clean", "p90_log_jac_norm")]  # fmt: skip
+            ("clean", "p90_log_spec_l1"), ("clean", "p90_log_jac_norm"),
+            ("clean", "log_noise_sensitivity_median")]  # fmt: skip
     for a, b in (("srn50", "sn"), ("srn30", "sn"), ("srn50", "vanilla"), ("srn30", "vanilla"),
                  ("sn", "vanilla")):  # fmt: skip
         cells = []
         for kind, key in keys:
             i = 0 if kind == "clean" else 1
             da, db = data[a][i], data[b][i]
-            cells.append(
-                _cell([da[s][key] - db[s][key] for s in seeds if s in da and s in db], "+.3f")
-            )
+            for runs in (da, db):
+                for r in runs.values():
+                    if "noise_sensitivity_median" in r:
+                        r["log_noise_sensitivity_median"] = math.log(r["noise_sensitivity_median"])
+            diffs = [da[s][key] - db[s][key] for s in seeds if s in da and s in db]
+            cells.append(_cell(diffs, "+.3f") + _t_statistic(diffs))
         lines.append(f"| {a} - {b} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
