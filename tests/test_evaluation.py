@@ -63,8 +63,8 @@ def _side_by_side(weights, n_fake, n_real, kid_subset_size):
             kid.update(batch, real=real_side)
             if not real_side:
                 isc.update(batch)
-    is_mean, is_std = isc.compute()
-    kid_mean, kid_std = kid.compute()
+    is_mean, _ = isc.compute()
+    kid_mean, _ = kid.compute()
     ours = {
         keys.KEY_IS_MEAN: float(is_mean),
         keys.KEY_FID: float(fid.compute()),

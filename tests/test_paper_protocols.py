@@ -8,7 +8,8 @@ from torch.utils.data import Dataset
 
 from srngan.data.datamodule import GANDataModule
 from srngan.data.real import NO_LABEL, Unlabelled, nd_split
-from srngan.evaluation.runner import MetricRunner, RunSettings, _distinct_pair
+from srngan.evaluation.runner import MetricRunner, _distinct_pair
+from srngan.evaluation.settings import EvalSettings
 from srngan.metrics.elhist import pair_ratios
 
 
@@ -31,7 +32,7 @@ class _MeanD(torch.nn.Module):
 
 
 def _runner(data: Dataset, classes: int, pairs: int = 2000) -> MetricRunner:
-    settings = RunSettings(metrics=("elhist",), elhist_pairs=pairs, seed=0)
+    settings = EvalSettings(metrics=("elhist",), elhist_pairs=pairs, seed=0)
     return MetricRunner(settings, data, None, classes, z_dim=4, resolution=4)
 
 

@@ -16,7 +16,22 @@ from srngan.commands.common import (
     load_checkpoint,
     pick_device,
 )
+from srngan.evaluation.settings import EXTRACTORS, EvalSettings, default, help_text
 from srngan.metrics import keys
+
+# Integer options: flag -> EvalSettings field (default and help text come from there).
+_COUNT_FLAGS = {
+    "--num-samples": "num_samples",
+    "--num-is-samples": "num_is_samples",
+    "--num-real": "num_real",
+    "--intra-fid-samples-per-class": "intra_fid_samples_per_class",
+    "--kid-subset-size": "kid_subset_size",
+    "--kid-subsets": "kid_subsets",
+    "--nd-iterations": "nd_iterations",
+    "--nd-samples": "nd_eval_samples",
+    "--elhist-pairs": "elhist_pairs",
+    "--batch-size": "batch_size",
+}
 
 DESCRIPTION = """Compute IS / FID / KID / Intra-FID / Neural Divergence / eLhist.
 
@@ -33,42 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--real", help="folder of images or .npz (uint8 NHWC under 'images', optional 'labels')"
     )
     src.add_argument("--fake", help="folder of images or .npz, as --real")
-    p.add_argument(
-        "--metrics",
-        default="is,fid",
-        help=f"comma-separated, from: {','.join(keys.METRICS)} (default: is,fid)",
-    )
-    p.add_argument(
-        "--num-samples",
-        type=int,
-        default=5000,
-        help="generated images for FID/KID/Intra-FID (paper: 5000)",
-    )
-    p.add_argument(
-        "--num-is-samples", type=int, default=50000, help="generated images for IS (paper: 50000)"
-    )
-    p.add_argument(
-        "--num-real",
-        type=int,
-        default=10000,
-        help="real reference images (paper: 10000 training images)",
-    )
-    p.add_argument(
-        "--intra-fid-samples-per-class",
-        type=int,
-        default=5000,
-        help="Intra-FID: images generated conditioned on each class, compared with all training "
-        "images of that class (Miyato & Koyama 2018: 5000)",
-    )
-    p.add_argument("--kid-subset-size", type=int, default=1000)
-    p.add_argument("--kid-subsets", type=int, default=100)
-    p.add_argument(
-        "--extractor",
-        choices=("inception", "domain"),
-        default="inception",
-        help="inception (torch-fidelity's Inception-v3) or domain (procedural-data classifier)",
-    )
-    p.add_argument("--inception-weights", help="path of weights-inception-2015-12-05-6726825d.pth")
+    p.add_argument("--metrics", default=",".join(default("metrics")), help=help_text("metrics"))
+    for flag, name in _COUNT_FLAGS.items():
+        p.add_argument(flag, dest=name, type=int, default=default(name), help=help_text(name))
+    p.add_argument("--extractor", choices=EXTRACTORS, default=default("extractor"),
+                   help=help_text("extractor"))  # fmt: skip
+    p.add_argument("--inception-weights", help=help_text("inception_weights"))
     p.add_argument(
         "--domain-classes",
         type=int,
@@ -86,19 +71,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="use the EMA generator when present",
     )
     p.add_argument(
-        "--nd-iterations",
-        type=int,
-        default=100_000,
-        help="Neural Divergence critic steps (paper: 100000)",
-    )
-    p.add_argument(
-        "--nd-samples",
-        type=int,
-        default=1_000_000,
-        help="Neural Divergence scored samples (paper: 1M)",
-    )
-    p.add_argument("--elhist-pairs", type=int, default=2000)
-    p.add_argument(
         "--elhist-png", help="write the eLhist plot here (default: beside --json, or elhist.png)"
     )
     p.add_argument(
@@ -107,8 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NPZ",
         help="only plot: overlay the eLhist .npz files of earlier evaluations into --elhist-png",
     )
-    p.add_argument("--batch-size", type=int, default=100)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=default("seed"), help=help_text("seed"))
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
     p.add_argument("--json", help="also write the results as JSON here")
     return p
@@ -145,20 +116,11 @@ def main(argv: list[str]) -> None:
     if args.elhist_overlay:
         return _overlay(args)
     metrics = _parse_metrics(args.metrics)
-    for flag in (
-        "num_samples",
-        "num_is_samples",
-        "num_real",
-        "intra_fid_samples_per_class",
-        "kid_subset_size",
-        "kid_subsets",
-        "batch_size",
-        "elhist_pairs",
-    ):
-        if getattr(args, flag) < 1:
-            raise CommandError(
-                f"--{flag.replace('_', '-')} must be >= 1, got {getattr(args, flag)}"
-            )
+    for flag in ("--num-samples", "--num-is-samples", "--num-real", "--intra-fid-samples-per-class",
+                 "--kid-subset-size", "--kid-subsets", "--batch-size", "--elhist-pairs"):  # fmt: skip
+        value = getattr(args, _COUNT_FLAGS[flag])
+        if value < 1:
+            raise CommandError(f"{flag} must be >= 1, got {value}")
     if bool(args.ckpt) == bool(args.real or args.fake) or (
         not args.ckpt and not (args.real and args.fake)
     ):
@@ -186,16 +148,11 @@ def main(argv: list[str]) -> None:
         print(f"wrote {args.json}")
 
 
-def _settings(args, metrics):
-    from srngan.evaluation.runner import RunSettings
-
-    return RunSettings(
-        metrics=metrics, num_samples=args.num_samples, num_is_samples=args.num_is_samples,
-        num_real=args.num_real, kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size,
-        intra_fid_samples_per_class=args.intra_fid_samples_per_class,
-        batch_size=args.batch_size, seed=args.seed, extractor=args.extractor,
-        inception_weights=args.inception_weights, download_weights=args.download,
-        nd_iterations=args.nd_iterations, nd_eval_samples=args.nd_samples, elhist_pairs=args.elhist_pairs,
+def _settings(args, metrics) -> EvalSettings:
+    counts = {name: getattr(args, name) for name in _COUNT_FLAGS.values()}
+    return EvalSettings(
+        metrics=metrics, seed=args.seed, extractor=args.extractor,
+        inception_weights=args.inception_weights, download_weights=args.download, **counts,
     )  # fmt: skip
 
 
@@ -214,11 +171,10 @@ def _evaluate_checkpoint(args, metrics, device):
         data_cfg["root"] = args.data_root
     data_cfg["download"] = args.download or data_cfg.get("download", False)
     dm = GANDataModule(**data_cfg)
-    settings = _settings(args, metrics)
-    settings.dataset_key = dm.reference_key("train")
     heldout = dm.nd_dataset() if "nd" in metrics else None
-    runner = MetricRunner(settings, dm.make_dataset("train"), heldout, model.num_conditional_classes,
-                          model.hparams.z_dim, model.hparams.resolution, device)  # fmt: skip
+    runner = MetricRunner(_settings(args, metrics), dm.make_dataset("train"), heldout,
+                          model.num_conditional_classes, model.generator.z_dim, dm.resolution, device,
+                          dm.reference_key("train"))  # fmt: skip
     return runner.run(lambda z, y: model.generate(z, y, args.ema), model.discriminator)
 
 
@@ -251,9 +207,14 @@ def load_images(path: str | Path) -> tuple[torch.Tensor, torch.Tensor | None]:
 
 
 def _evaluate_folders(args, metrics, device):
-    from srngan.evaluation.evaluator import summaries_to_metrics
-    from srngan.evaluation.features import summarize
+    from srngan.evaluation.evaluator import results_of
     from srngan.evaluation.runner import build_extractor
+    from srngan.metrics import (
+        FrechetInceptionDistance,
+        InceptionScore,
+        IntraFID,
+        KernelInceptionDistance,
+    )
 
     unsupported = set(metrics) - {"is", "fid", "kid", "intra_fid"}
     if unsupported:
@@ -271,24 +232,32 @@ def _evaluate_folders(args, metrics, device):
     extractor, dim, logit_dim, _ = build_extractor(
         settings, args.domain_classes, fake.shape[-1], device
     )
-
-    def batches(images, labels):
-        for s in range(0, images.shape[0], args.batch_size):
-            idx = torch.arange(s, min(s + args.batch_size, images.shape[0]))
-            yield idx, images[idx], None if labels is None else labels[idx]
-
-    n_real, n_fake = real.shape[0], fake.shape[0]
-    keep = "kid" in metrics
-    gen = summarize(batches(fake, fake_labels), extractor, dim, n_fake, n_fake if "is" in metrics else 0,
-                    n_fake if keep else 0, logit_dim, classes, device)  # fmt: skip
-
-    def reference():
-        return summarize(batches(real, real_labels), extractor, dim, n_real, 0, n_real if keep else 0,
-                         logit_dim, classes, device).with_factors()  # fmt: skip
-
-    return summaries_to_metrics(
-        set(metrics), gen, reference, args.kid_subsets, args.kid_subset_size
-    )
+    shared = dict(feature_extractor=extractor)
+    found = {}
+    if "is" in metrics:
+        found["is"] = InceptionScore(**shared, num_samples=fake.shape[0], num_logits=logit_dim)
+    if "fid" in metrics:
+        found["fid"] = FrechetInceptionDistance(**shared, feature_dim=dim)
+    if "kid" in metrics:
+        found["kid"] = KernelInceptionDistance(**shared, feature_dim=dim, subsets=args.kid_subsets,
+                                               subset_size=args.kid_subset_size)  # fmt: skip
+    if classes:
+        found["intra_fid"] = IntraFID(classes, **shared, feature_dim=dim)
+    found = {k: m.to(device) for k, m in found.items()}
+    # One feature pass per image set feeds every metric.
+    for images, labels, is_real in ((fake, fake_labels, False), (real, real_labels, True)):
+        for start in range(0, images.shape[0], args.batch_size):
+            idx = torch.arange(start, min(start + args.batch_size, images.shape[0]))
+            with torch.no_grad():
+                features, logits = extractor(images[idx].to(device))
+            if "is" in found and not is_real:
+                found["is"].update(indices=idx, logits=logits)
+            for name in ("fid", "kid"):
+                if name in found:
+                    found[name].update(None, real=is_real, features=features)
+            if "intra_fid" in found:
+                found["intra_fid"].update(None, labels[idx], real=is_real, features=features)
+    return results_of(found)
 
 
 def _print_table(results: dict[str, float]) -> None:

@@ -7,40 +7,35 @@ from typing import Literal
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import TensorBoardLogger
 
-from srngan.evaluation.runner import MetricRunner, RunSettings
+from srngan.evaluation.runner import MetricRunner
+from srngan.evaluation.settings import EvalSettings
 from srngan.metrics import keys
 from srngan.metrics.elhist import plot_elhist, save_elhist
 from srngan.metrics.inception import resolve_weights
-from srngan.training.callbacks import _every, run_dir
-from srngan.training.module import GANModule
+from srngan.training.gstep import GStepCallback, every, run_dir
+
+_S = EvalSettings  # every default below is declared once, on EvalSettings
 
 
-class MetricsCallback(Callback):
+class MetricsCallback(GStepCallback):
     """Evaluates the generator (EMA when kept) every ``every_n_g_steps`` and at the end of training.
 
     Scalars go to the loggers as ``metrics/<key>`` at the G-step, eLhist arrays to TensorBoard
-    histograms and ``elhist/gstep_N.png`` (values in ``elhist/gstep_N.npz``), and every result to ``metrics.jsonl`` in the run folder.
-    Sampling is sharded across DDP ranks; the result equals a single-process run for the seed.
+    histograms and ``elhist/gstep_N.png`` (values in ``elhist/gstep_N.npz``), and every result to
+    ``metrics.jsonl`` in the run folder. Sampling is sharded across DDP ranks and the metric
+    states sync through torchmetrics; the result equals a single-process run for the seed.
 
     Args:
         every_n_g_steps: interval in G-steps (0: only at the end).
         metrics: any of ``is, fid, kid, intra_fid, nd, elhist``, computed every interval.
         final_metrics: more metrics computed only at the end of training (the paper's ND and
             eLhist, which cost too much to repeat).
-        extractor: ``inception`` (torch-fidelity's Inception-v3) or ``domain`` (the procedural
-            dataset's classifier: reported as ``domain_*``, never as Inception metrics).
-        num_samples / num_is_samples / num_real: generated images for FID, KID and Intra-FID;
-            for IS; real reference images (paper: 5000, 50000, 10000).
-        intra_fid_samples_per_class: Intra-FID generates this many images conditioned on each
-            class and compares them with all training images of that class (paper: 5000).
-        inception_weights: path of ``weights-inception-2015-12-05-6726825d.pth``.
-        download_weights: allow downloading the Inception weights.
-        nd_iterations / nd_eval_samples: Neural Divergence critic steps and scored samples.
-        elhist_pairs: sample pairs for the eLhist histograms (paper: 2000).
+        use_ema: evaluate the EMA generator when the module keeps one.
         at_train_end: also evaluate when training ends.
+        The others are the fields of :class:`srngan.evaluation.settings.EvalSettings` (same
+        names, same defaults, documented there).
     """
 
     def __init__(
@@ -48,31 +43,31 @@ class MetricsCallback(Callback):
         every_n_g_steps: int = 5000,
         metrics: list[str] | None = None,
         final_metrics: list[str] | None = None,
-        extractor: Literal["inception", "domain"] = "inception",
-        num_samples: int = 5000,
-        num_is_samples: int = 50000,
-        num_real: int = 10000,
-        kid_subsets: int = 100,
-        kid_subset_size: int = 1000,
-        intra_fid_samples_per_class: int = 5000,
-        batch_size: int = 100,
-        seed: int = 0,
-        inception_weights: str | None = None,
-        download_weights: bool = False,
-        nd_iterations: int = 100_000,
-        nd_eval_samples: int = 1_000_000,
-        elhist_pairs: int = 2000,
+        extractor: Literal["inception", "domain"] = _S.extractor,
+        num_samples: int = _S.num_samples,
+        num_is_samples: int = _S.num_is_samples,
+        num_real: int = _S.num_real,
+        kid_subsets: int = _S.kid_subsets,
+        kid_subset_size: int = _S.kid_subset_size,
+        intra_fid_samples_per_class: int = _S.intra_fid_samples_per_class,
+        batch_size: int = _S.batch_size,
+        seed: int = _S.seed,
+        inception_weights: str | None = _S.inception_weights,
+        download_weights: bool = _S.download_weights,
+        nd_iterations: int = _S.nd_iterations,
+        nd_eval_samples: int = _S.nd_eval_samples,
+        elhist_pairs: int = _S.elhist_pairs,
         use_ema: bool = True,
         at_train_end: bool = True,
     ) -> None:
         self.every_n_g_steps = every_n_g_steps
-        self.settings = RunSettings(
-            metrics=tuple(metrics or ("is", "fid")), num_samples=num_samples, num_is_samples=num_is_samples,
-            num_real=num_real, kid_subsets=kid_subsets, kid_subset_size=kid_subset_size,
-            intra_fid_samples_per_class=intra_fid_samples_per_class,
+        self.settings = EvalSettings(
+            metrics=tuple(metrics) if metrics else _S.metrics, num_samples=num_samples,
+            num_is_samples=num_is_samples, num_real=num_real, kid_subsets=kid_subsets,
+            kid_subset_size=kid_subset_size, intra_fid_samples_per_class=intra_fid_samples_per_class,
             batch_size=batch_size, seed=seed, extractor=extractor, inception_weights=inception_weights,
-            download_weights=download_weights, nd_iterations=nd_iterations, nd_eval_samples=nd_eval_samples,
-            elhist_pairs=elhist_pairs,
+            download_weights=download_weights, nd_iterations=nd_iterations,
+            nd_eval_samples=nd_eval_samples, elhist_pairs=elhist_pairs,
         )  # fmt: skip
         self.final_metrics = tuple(final_metrics or ())
         unknown = set(self.final_metrics) - set(keys.METRICS)
@@ -86,26 +81,25 @@ class MetricsCallback(Callback):
         self._last_g_step = -1
         self.history: list[dict] = []
 
-    def setup(self, trainer: L.Trainer, pl_module: GANModule, stage: str) -> None:
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         # Fail at the start of a run, not hours in at the first evaluation.
         if self.settings.extractor == "inception":
             resolve_weights(self.settings.inception_weights, self.settings.download_weights)
 
-    def _make_runner(self, trainer: L.Trainer, module: GANModule) -> MetricRunner:
+    def _make_runner(self, trainer: L.Trainer, module: L.LightningModule) -> MetricRunner:
         dm = trainer.datamodule
-        self.settings.dataset_key = dm.reference_key("train")
         wants_nd = "nd" in (*self.settings.metrics, *self.final_metrics)
         heldout = dm.nd_dataset() if wants_nd else None
         return MetricRunner(
             self.settings, dm.make_dataset("train"), heldout, module.num_conditional_classes,
-            module.hparams.z_dim, module.hparams.resolution, module.device,
+            module.generator.z_dim, dm.resolution, module.device, dm.reference_key("train"),
         )  # fmt: skip
 
-    def on_train_batch_end(self, trainer, pl_module: GANModule, outputs, batch, batch_idx) -> None:
-        if _every(pl_module, self.every_n_g_steps):
-            self.evaluate(trainer, pl_module)
+    def on_g_step_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if every(module.g_step, self.every_n_g_steps):
+            self.evaluate(trainer, module)
 
-    def on_train_end(self, trainer: L.Trainer, pl_module: GANModule) -> None:
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not self.at_train_end:
             return
         if self._last_g_step != pl_module.g_step:
@@ -114,7 +108,7 @@ class MetricsCallback(Callback):
             self.evaluate(trainer, pl_module, self.final_metrics)
 
     def evaluate(
-        self, trainer: L.Trainer, module: GANModule, metrics: tuple[str, ...] | None = None
+        self, trainer: L.Trainer, module: L.LightningModule, metrics: tuple[str, ...] | None = None
     ) -> dict[str, float]:
         """Run ``metrics`` (default: the interval's) now; log and record the results."""
         if self._runner is None:
