@@ -25,7 +25,7 @@ from _timing import print_table, time_interleaved
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from inception_weights import make_random_inception_weights
 
-from srngan.evaluation.features import summarize
+from srngan.metrics import FrechetInceptionDistance, InceptionScore
 from srngan.metrics.fid import frechet_distance
 from srngan.metrics.inception import extract_features, load_inception
 
@@ -105,14 +105,17 @@ def extraction_benchmark(n: int, batch_size: int, device: torch.device) -> None:
         def __getitem__(self, i):
             return images[i]
 
+    def extractor(x):
+        return extract_features(ours_net, x)
+
     def ours():
-        batches = (
-            (torch.arange(s, min(s + batch_size, n)), images[s : s + batch_size], None)
-            for s in range(0, n, batch_size)
-        )
-        summarize(
-            batches, lambda x: extract_features(ours_net, x), 2048, n, num_is=n, device=device
-        )
+        # The evaluator's pass: one forward per batch feeds FID's float64 sums and IS's.
+        fid = FrechetInceptionDistance(extractor).to(device)
+        isc = InceptionScore(extractor, num_samples=n).to(device)
+        for s in range(0, n, batch_size):
+            features, logits = extractor(images[s : s + batch_size].to(device))
+            fid.update(None, real=False, features=features)
+            isc.update(indices=torch.arange(s, s + features.shape[0]), logits=logits)
 
     def theirs():
         get_featuresdict_from_dataset(U8(), tf_net, batch_size=batch_size, cuda=device.type == "cuda",
