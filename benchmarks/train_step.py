@@ -41,33 +41,36 @@ def run_framework(
     import lightning as L
 
     from srngan.data.datamodule import GANDataModule
+    from srngan.models import ResNetDiscriminator, ResNetGenerator
+    from srngan.regularizers import SpectralNorm, StableRankNorm
+    from srngan.training.gstep import GStepCallback
     from srngan.training.module import GANModule
 
     times: list[float] = []
 
-    class Timer(L.Callback):
+    class Timer(GStepCallback):
         last = None
 
-        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
-            if module._d_steps_since_g == 0:
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)
-                now = time.perf_counter()
-                if self.last is not None:
-                    times.append(now - self.last)
-                self.last = now
+        def on_g_step_end(self, trainer, module):
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            now = time.perf_counter()
+            if self.last is not None:
+                times.append(now - self.last)
+            self.last = now
 
     torch.manual_seed(0)
     model = GANModule(
-        regularizer=reg, n_dis=N_DIS, g_batch_size=G_BATCH, g_channels=channels, d_channels=channels,
-        max_g_steps=warmup + iterations + 1, log_every_n_g_steps=50, sample_every_n_g_steps=0,
-        spectra_every_n_g_steps=0, checkpoint_every_n_g_steps=0,
+        ResNetGenerator(32, base_channels=channels), ResNetDiscriminator(32, base_channels=channels),
+        regularizer=StableRankNorm(0.7) if reg == "srn" else SpectralNorm(), n_dis=N_DIS,
+        g_batch_size=G_BATCH, max_g_steps=warmup + iterations + 1, log_every_n_g_steps=50,
     )  # fmt: skip
     data = GANDataModule("procedural", batch_size=D_BATCH, num_workers=0, num_images=2000)
     with tempfile.TemporaryDirectory() as tmp:
         trainer = L.Trainer(
             accelerator=device.type, devices=1, max_epochs=-1, logger=False, default_root_dir=tmp,
             enable_model_summary=False, limit_val_batches=0, num_sanity_val_steps=0,
+            enable_checkpointing=False,
             callbacks=[Timer()], use_distributed_sampler=False,
         )  # fmt: skip
         trainer.fit(model, datamodule=data)

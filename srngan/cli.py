@@ -6,18 +6,21 @@ Nothing imports this module; it imports everything it dispatches to.
 from __future__ import annotations
 
 import difflib
+import inspect
 import os
 import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from jsonargparse import ArgumentError
+import lightning as L
+from jsonargparse import ArgumentError, Namespace
+from jsonargparse.typing import import_object
 from lightning.pytorch.cli import LightningCLI
 
-from srngan.commands.common import CommandError
-from srngan.data.datamodule import GANDataModule
-from srngan.training.module import GANModule, NonFiniteError
+from srngan.errors import CommandError, NonFiniteError
+from srngan.training.callbacks import DEFAULT_CALLBACKS
+from srngan.training.module import GANModule
 
 _TRAINER_DEFAULTS = {
     "default_root_dir": "runs",
@@ -51,8 +54,18 @@ commands:
 _TOOLS = ("sample", "evaluate", "export")
 
 
+# What the data module tells the networks, when their config leaves these arguments unset.
+_FROM_DATA = ("resolution", "num_classes")
+
+
 class SRNGANCLI(LightningCLI):
-    """LightningCLI with the data module's class count and resolution fed to the model."""
+    """LightningCLI in subclass mode (``model`` and ``data`` are ``class_path`` configs) with:
+
+    - the data module's ``resolution`` and ``num_classes`` fed to every network argument of the
+      model (and the model itself) that takes them and leaves them unset (``null``);
+    - one config section per default GAN callback (``progress``, ``checkpoint``, ``samples``,
+      ``spectra``), used when the model is a :class:`GANModule`.
+    """
 
     def init_parser(self, **kwargs):
         # Raise instead of printing usage: main() turns parse errors into one line.
@@ -60,15 +73,25 @@ class SRNGANCLI(LightningCLI):
         return super().init_parser(**kwargs)
 
     def add_arguments_to_parser(self, parser) -> None:
-        parser.link_arguments("data.num_classes", "model.num_classes", apply_on="instantiate")
-        parser.link_arguments("data.resolution", "model.resolution", apply_on="instantiate")
+        for key, callback in DEFAULT_CALLBACKS.items():
+            parser.add_lightning_class_args(callback, key)
 
     def before_instantiate_classes(self) -> None:
+        config = self.config.get(self.subcommand) if self.subcommand else self.config
+        if config is None:
+            return
         # D and G steps each leave the other network's parameters without gradients, which plain
         # DDP rejects; "ddp" therefore means DDP with unused-parameter detection here.
-        config = self.config.get(self.subcommand) if self.subcommand else self.config
-        if config is not None and config.trainer.get("strategy") == "ddp":
+        if config.trainer.get("strategy") == "ddp":
             config.trainer.strategy = "ddp_find_unused_parameters_true"
+        fill_from_data(config.model, config.data)
+
+    def instantiate_trainer(self, **kwargs):
+        if isinstance(self.model, GANModule):
+            return super().instantiate_trainer(**kwargs)
+        # Other modules (e.g. the classifier) get their own callbacks from trainer.callbacks.
+        config = {**self._get(self.config_init, "trainer", default={}), **kwargs}
+        return self._instantiate_trainer(config, [])
 
     def before_fit(self) -> None:
         """``--ckpt_path last``: continue the newest run of this config, in its own log folder."""
@@ -86,6 +109,29 @@ class SRNGANCLI(LightningCLI):
             self.trainer.logger._version = version  # keep logging into the resumed run's folder
         config["ckpt_path"] = str(path)
         print(f"resuming from {path}", file=sys.stderr)
+
+
+def fill_from_data(model: Namespace, data: Namespace) -> None:
+    """Set ``resolution`` / ``num_classes`` left ``None`` in the model's config (and in each
+    ``class_path`` argument of it, e.g. the networks) from the data module's values."""
+    data_class = import_object(data.class_path)
+    datamodule = data_class(**_plain(data.get("init_args") or Namespace()))
+    values = {k: getattr(datamodule, k) for k in _FROM_DATA if hasattr(datamodule, k)}
+    targets = [model] + [
+        v for v in vars(model.get("init_args") or Namespace()).values()
+        if isinstance(v, Namespace) and v.get("class_path")
+    ]  # fmt: skip
+    for target in targets:
+        accepted = inspect.signature(import_object(target.class_path).__init__).parameters
+        if target.get("init_args") is None:
+            target.init_args = Namespace()
+        for key, value in values.items():
+            if key in accepted and target.init_args.get(key) is None:
+                target.init_args[key] = value
+
+
+def _plain(namespace: Namespace) -> dict:
+    return {k: (_plain(v) if isinstance(v, Namespace) else v) for k, v in vars(namespace).items()}
 
 
 def find_last_checkpoint(trainer) -> tuple[Path, int | str | None] | None:
@@ -108,18 +154,20 @@ def find_last_checkpoint(trainer) -> tuple[Path, int | str | None] | None:
 
 def _build_cli(args: Sequence[str] | None, run: bool) -> SRNGANCLI:
     return SRNGANCLI(
-        GANModule,
-        GANDataModule,
+        L.LightningModule,
+        L.LightningDataModule,
+        subclass_mode_model=True,
+        subclass_mode_data=True,
         args=None if args is None else list(args),
         run=run,
         trainer_defaults=_TRAINER_DEFAULTS,
-        auto_configure_optimizers=False,  # GANModule configures its two Adams itself
+        auto_configure_optimizers=False,  # the modules configure their optimizers themselves
         save_config_kwargs={"overwrite": True},
         parser_kwargs={"prog": "srngan"} if run else {},
     )
 
 
-def instantiate(*args: str) -> tuple[GANModule, GANDataModule]:
+def instantiate(*args: str) -> tuple[L.LightningModule, L.LightningDataModule]:
     """Build the model and data module that ``srngan fit *args`` would train, without training.
 
     Nothing is downloaded and no data is loaded (datasets are built in ``setup``).
@@ -150,18 +198,46 @@ def main(argv: Sequence[str] | None = None) -> None:
         # Bad input is a one-line message, not a traceback; SRNGAN_DEBUG=1 shows the traceback.
         if os.environ.get("SRNGAN_DEBUG"):
             raise
-        message = one_line_parse_error(str(err)) if isinstance(err, ArgumentError) else str(err)
-        print(f"srngan: error: {message}", file=sys.stderr)
+        print(f"srngan: error: {one_line_message(err)}", file=sys.stderr)
         sys.exit(2)
 
 
-def _allowed_keys(section: str) -> list[str]:
-    import inspect
+# What a subclass-typed argument accepts, for error messages.
+_CHOICES = {
+    "regularizer": "SpectralNorm, StableRankNorm, GradientPenalty, Orthonormal, null, or the class "
+    "path of your own srngan.regularizers.Regularizer subclass",
+    "loss": "Hinge, NonSaturating, Wasserstein, or the class path of your own "
+    "srngan.losses.AdversarialLoss subclass",
+}
 
-    owner = {"model": GANModule, "data": GANDataModule}.get(section)
-    if owner is None:
+
+def one_line_message(err: BaseException) -> str:
+    """The one line ``srngan: error:`` shows for ``err``."""
+    if isinstance(err, ArgumentError):
+        return one_line_parse_error(str(err))
+    # A constructor's own error reaches here wrapped by jsonargparse: show the first error in
+    # the chain that is a plain one-line message.
+    chain, cause = [], err
+    while cause is not None:
+        chain.append(cause)
+        cause = cause.__cause__
+    wrapped = ("Parser key", "Does not validate", "Problem with given class_path")
+    for e in chain:
+        if "\n" not in str(e) and not str(e).startswith(wrapped):
+            return str(e)
+    return one_line_parse_error(str(err))
+
+
+def _signature_keys(class_path: str) -> list[str]:
+    try:
+        owner = import_object(class_path)
+    except (ImportError, AttributeError, ValueError):
         return []
-    return [f"{section}.{p}" for p in inspect.signature(owner.__init__).parameters if p != "self"]
+    return [
+        p
+        for p in inspect.signature(owner.__init__).parameters
+        if p not in ("self", "args", "kwargs")
+    ]
 
 
 def one_line_parse_error(message: str) -> str:
@@ -170,18 +246,34 @@ def one_line_parse_error(message: str) -> str:
     literal = re.search(
         r'Parser key "([^"]+)": Expected a typing\.Literal\[(.*?)\]\. Got value: (\S+)', text
     )
+    keys = re.findall(r'Parser key "([^"]+)"', text)
     if literal:
         key, choices, value = literal.groups()
         allowed = ", ".join(c.strip().strip("'\"") for c in choices.split(","))
-        return f"{key}: got {value!r}; allowed: {allowed}"
+        return f"{'.'.join([*keys[: keys.index(key)], key])}: got {value!r}; allowed: {allowed}"
+    no_class = re.search(
+        r'Parser key "([^"]+)": - Expected a path but (\S+) either not accessible', text
+    )
+    if no_class:
+        key, value = no_class.groups()
+        allowed = _CHOICES.get(key, "a class path (package.module.Class) that can be imported")
+        return f"{'.'.join([*keys[: keys.index(key)], key])}: got {value!r}; allowed: {allowed}"
+    option = re.search(r"Option '([\w.]+)' is not accepted", text)
     unknown = re.search(r"(?:unrecognized arguments: |Key '|key \")--?([\w.]+)", text)
-    if unknown:
-        key = unknown.group(1)
-        section = key.split(".")[0]
-        allowed = _allowed_keys(section)
-        close = difflib.get_close_matches(key, allowed, n=1)
+    if option or unknown:
+        if option:
+            owners = re.findall(r"Problem with given class_path '([\w.]+)'", text[: option.start()])
+            key = ".".join([*keys, option.group(1)])
+            allowed = _signature_keys(owners[-1]) if owners else []
+            section = ".".join(keys)
+        else:
+            key = unknown.group(1)
+            section = key.rsplit(".", 1)[0]
+            allowed = []
+        allowed = [f"{section}.{a}" for a in allowed]
+        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.8)
         hint = f"; did you mean {close[0]}?" if close else ""
-        listing = f" Allowed {section} keys: {', '.join(allowed)}" if allowed else ""
+        listing = f"; allowed {section} keys: {', '.join(allowed)}" if allowed else ""
         return f"unknown option {key}{hint}{listing}"
     return text
 

@@ -1,63 +1,81 @@
 """Adversarial losses and the WGAN-GP gradient penalty (pure torch).
 
-Each loss maps discriminator logits to scalars: ``d_loss(real, fake) -> (loss_real, loss_fake)``
-whose sum the discriminator minimizes, and ``g_loss(fake) -> loss``.
+A loss is a small class with three methods on discriminator logits: ``d_real`` and ``d_fake``
+(whose sum the discriminator minimizes; kept apart for logging) and ``g`` (what the generator
+minimizes). Choose one in YAML with ``loss: {class_path: srngan.losses.Hinge}``; a loss of your
+own is a subclass of :class:`AdversarialLoss` in your own module, named the same way.
+
+Example::
+
+    >>> import torch
+    >>> from srngan.losses import Hinge
+    >>> loss = Hinge()
+    >>> float(loss.d_real(torch.tensor([2.0, 0.0]))), float(loss.g(torch.tensor([1.0])))
+    (0.5, -1.0)
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal, get_args
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-LossName = Literal["hinge", "non-saturating", "wasserstein"]
-LOSSES: tuple[str, ...] = get_args(LossName)
 
-
-@dataclass(frozen=True)
 class AdversarialLoss:
-    """A pair of objectives: D's (on real and fake logits, kept apart for logging) and G's."""
+    """Base class: D minimizes ``d_real(D(x)) + d_fake(D(G(z)))``, G minimizes ``g(D(G(z)))``."""
 
-    name: str
-    d_real: Callable[[Tensor], Tensor]
-    d_fake: Callable[[Tensor], Tensor]
-    g: Callable[[Tensor], Tensor]
+    def d_real(self, logits: Tensor) -> Tensor:
+        raise NotImplementedError
 
+    def d_fake(self, logits: Tensor) -> Tensor:
+        raise NotImplementedError
 
-_LOSSES = {
-    # Lim & Ye 2017; the loss of the paper's SN/SRN/Ortho runs.
-    "hinge": AdversarialLoss(
-        "hinge",
-        d_real=lambda r: F.relu(1.0 - r).mean(),
-        d_fake=lambda f: F.relu(1.0 + f).mean(),
-        g=lambda f: -f.mean(),
-    ),
-    # Goodfellow et al. 2014, with G maximizing log D(G(z)).
-    "non-saturating": AdversarialLoss(
-        "non-saturating",
-        d_real=lambda r: F.softplus(-r).mean(),
-        d_fake=lambda f: F.softplus(f).mean(),
-        g=lambda f: F.softplus(-f).mean(),
-    ),
-    # Arjovsky et al. 2017; with the gradient penalty this is WGAN-GP (Gulrajani et al. 2017).
-    "wasserstein": AdversarialLoss(
-        "wasserstein",
-        d_real=lambda r: -r.mean(),
-        d_fake=lambda f: f.mean(),
-        g=lambda f: -f.mean(),
-    ),
-}
+    def g(self, logits: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
 
 
-def get_loss(name: str) -> AdversarialLoss:
-    """The adversarial loss called ``name``; a ValueError lists the allowed names."""
-    if name not in _LOSSES:
-        raise ValueError(f"unknown loss {name!r}; allowed: {', '.join(LOSSES)}")
-    return _LOSSES[name]
+class Hinge(AdversarialLoss):
+    """Lim & Ye 2017, the loss of the paper's SN / SRN / Ortho runs:
+    ``relu(1 - D(x)) + relu(1 + D(G(z)))`` for D, ``-D(G(z))`` for G."""
+
+    def d_real(self, logits: Tensor) -> Tensor:
+        return F.relu(1.0 - logits).mean()
+
+    def d_fake(self, logits: Tensor) -> Tensor:
+        return F.relu(1.0 + logits).mean()
+
+    def g(self, logits: Tensor) -> Tensor:
+        return -logits.mean()
+
+
+class NonSaturating(AdversarialLoss):
+    """Goodfellow et al. 2014 with G maximizing ``log D(G(z))``: ``softplus`` on the logits."""
+
+    def d_real(self, logits: Tensor) -> Tensor:
+        return F.softplus(-logits).mean()
+
+    def d_fake(self, logits: Tensor) -> Tensor:
+        return F.softplus(logits).mean()
+
+    def g(self, logits: Tensor) -> Tensor:
+        return F.softplus(-logits).mean()
+
+
+class Wasserstein(AdversarialLoss):
+    """Arjovsky et al. 2017: ``-D(x) + D(G(z))`` for D, ``-D(G(z))`` for G. With
+    :class:`srngan.regularizers.GradientPenalty` this is WGAN-GP (Gulrajani et al. 2017)."""
+
+    def d_real(self, logits: Tensor) -> Tensor:
+        return -logits.mean()
+
+    def d_fake(self, logits: Tensor) -> Tensor:
+        return logits.mean()
+
+    def g(self, logits: Tensor) -> Tensor:
+        return -logits.mean()
 
 
 def gradient_penalty(
@@ -79,3 +97,6 @@ def gradient_penalty(
     (grad,) = torch.autograd.grad(out.sum(), mixed, create_graph=True)
     norms = grad.flatten(1).norm(dim=1)
     return weight * (norms - 1.0).pow(2).mean()
+
+
+__all__ = ["AdversarialLoss", "Hinge", "NonSaturating", "Wasserstein", "gradient_penalty"]

@@ -1,48 +1,106 @@
-"""Discriminator regularizers of the paper's comparison: none, SN, SRN, WGAN-GP, Ortho (pure torch).
+"""Discriminator regularizers of the paper's comparison (pure torch).
 
-A regularizer acts in one of two ways: it reparametrizes D's weights once (``sn``, ``srn``,
-:func:`apply_regularizer`), or adds a penalty to every D loss (``wgan-gp``, ``ortho``,
-:func:`regularizer_penalty`). Either works on any discriminator.
+A regularizer acts on a discriminator in one or both of two ways: :meth:`Regularizer.apply`
+changes it once, before training (SN and SRN register a weight parametrization on every layer),
+and :meth:`Regularizer.penalty` adds a term to every discriminator loss (WGAN-GP, Ortho). Both
+work on any discriminator. No regularizer at all is ``regularizer: null`` in YAML.
+
+A regularizer of your own is one small subclass in your own module::
+
+    class WeightDecayOnD(Regularizer):
+        def __init__(self, strength: float = 1e-4) -> None:
+            self.strength = strength
+
+        def penalty(self, discriminator, real, fake, labels):
+            return self.strength * sum(p.pow(2).sum() for p in discriminator.parameters())
+
+and ``regularizer: {class_path: mymodule.WeightDecayOnD, init_args: {strength: 1e-3}}``.
 """
 
 from __future__ import annotations
-
-from typing import Literal, get_args
 
 from torch import Tensor, nn
 
 from srngan.losses import gradient_penalty
 from srngan.nn import normalize_modules, orthonormal_penalty
-
-RegularizerName = Literal["none", "sn", "srn", "wgan-gp", "ortho"]
-REGULARIZERS: tuple[str, ...] = get_args(RegularizerName)
+from srngan.nn.stable_rank_norm import _check_arguments
 
 
-def check_regularizer(name: str) -> str:
-    if name not in REGULARIZERS:
-        raise ValueError(f"unknown regularizer {name!r}; allowed: {', '.join(REGULARIZERS)}")
-    return name
+class Regularizer:
+    """Base class: the identity :meth:`apply` and no :meth:`penalty`."""
+
+    def apply(self, discriminator: nn.Module) -> nn.Module:
+        """Return the discriminator to train (may change it in place). Called once."""
+        return discriminator
+
+    def penalty(
+        self, discriminator: nn.Module, real: Tensor, fake: Tensor, labels: Tensor | None
+    ) -> Tensor | None:
+        """A term added to the discriminator loss of every D step, or ``None``."""
+        return None
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({args})"
 
 
-def apply_regularizer(discriminator: nn.Module, name: str, rank_ratio: float = 0.7) -> nn.Module:
-    """Register the weight parametrization that ``name`` needs (SN or SRN) on ``discriminator``."""
-    check_regularizer(name)
-    kind = name if name in ("sn", "srn") else "none"
-    return normalize_modules(discriminator, kind, rank_ratio=rank_ratio)
+class SpectralNorm(Regularizer):
+    """Spectral normalization (Miyato et al. 2018): torch's ``spectral_norm`` on every Linear,
+    Conv and Embedding layer (``W / sigma_1(W)``, one power iteration per training forward)."""
+
+    def apply(self, discriminator: nn.Module) -> nn.Module:
+        return normalize_modules(discriminator, "sn")
 
 
-def regularizer_penalty(
-    name: str,
-    discriminator: nn.Module,
-    real: Tensor,
-    fake: Tensor,
-    labels: Tensor | None,
-    gp_weight: float = 10.0,
-    ortho_strength: float = 1e-4,
-) -> Tensor | None:
-    """The penalty ``name`` adds to the D loss, or ``None`` for the reparametrizing ones."""
-    if name == "wgan-gp":
-        return gradient_penalty(discriminator, real, fake, labels, weight=gp_weight)
-    if name == "ortho":
-        return orthonormal_penalty(discriminator, ortho_strength)
-    return None
+class StableRankNorm(Regularizer):
+    """Stable rank normalization (the paper, Algorithm 2) on every Linear, Conv and Embedding
+    layer: ``sigma_1 = 1`` and stable rank at most ``max(1, rank_ratio * min(m, n))``.
+
+    Args:
+        rank_ratio: ``c`` in (0, 1]; SRN-70 is 0.7, ``1.0`` is exactly SN.
+    """
+
+    def __init__(self, rank_ratio: float = 0.7) -> None:
+        _check_arguments(rank_ratio, 1, 1e-12)
+        self.rank_ratio = rank_ratio
+
+    def apply(self, discriminator: nn.Module) -> nn.Module:
+        return normalize_modules(discriminator, "srn", rank_ratio=self.rank_ratio)
+
+
+class GradientPenalty(Regularizer):
+    """WGAN-GP's two-sided penalty ``weight * E[(||grad D(x_hat)|| - 1)^2]`` (use with
+    :class:`srngan.losses.Wasserstein`).
+
+    Args:
+        weight: lambda (Gulrajani et al. 2017: 10).
+    """
+
+    def __init__(self, weight: float = 10.0) -> None:
+        if not weight > 0:
+            raise ValueError(f"GradientPenalty weight must be > 0, got {weight}")
+        self.weight = weight
+
+    def penalty(self, discriminator, real, fake, labels):
+        return gradient_penalty(discriminator, real, fake, labels, weight=self.weight)
+
+
+class Orthonormal(Regularizer):
+    """Orthonormal regularization of Brock et al. 2016 (Ortho-GAN):
+    ``strength * sum_W ||G(W) - I||_F^2`` over D's weight matrices, ``G(W)`` the smaller Gram
+    matrix (see :func:`srngan.nn.orthonormal_penalty`).
+
+    Args:
+        strength: the penalty's weight (default 1e-4).
+    """
+
+    def __init__(self, strength: float = 1e-4) -> None:
+        if not strength > 0:
+            raise ValueError(f"Orthonormal strength must be > 0, got {strength}")
+        self.strength = strength
+
+    def penalty(self, discriminator, real, fake, labels):
+        return orthonormal_penalty(discriminator, self.strength)
+
+
+__all__ = ["GradientPenalty", "Orthonormal", "Regularizer", "SpectralNorm", "StableRankNorm"]

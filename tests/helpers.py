@@ -6,17 +6,19 @@ import torch
 import torch.distributed as dist
 from lightning.pytorch.callbacks import Callback
 
+from srngan.training.gstep import GStepCallback
 
-class PoisonWeights(Callback):
+
+class PoisonWeights(GStepCallback):
     """Sets one discriminator weight to NaN after G-step ``at_g_step``."""
 
     def __init__(self, at_g_step: int = 3) -> None:
         self.at_g_step = at_g_step
 
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if pl_module.g_step == self.at_g_step and pl_module._d_steps_since_g == 0:
+    def on_g_step_end(self, trainer, module) -> None:
+        if module.g_step == self.at_g_step:
             with torch.no_grad():
-                next(pl_module.discriminator.parameters()).view(-1)[0] = float("nan")
+                next(module.discriminator.parameters()).view(-1)[0] = float("nan")
 
 
 class BufferConsistency(Callback):

@@ -60,10 +60,11 @@ def test_celeba_items_have_a_collatable_label(celeba_root):
 def test_celeba_config_trains_and_evaluates(celeba_root, tmp_path, inception_weights):
     runs = tmp_path / "runs"
     main(["fit", "--config", str(CONFIG), "--data.root", str(celeba_root),
-          "--model.g_channels", "4", "--model.d_channels", "4", "--model.z_dim", "8",
-          "--model.max_g_steps", "2", "--model.n_dis", "1", "--model.g_batch_size", "4",
-          "--model.checkpoint_every_n_g_steps", "1", "--model.sample_every_n_g_steps", "2",
-          "--model.sample_grid_columns", "2", "--data.batch_size", "4", "--data.num_workers", "0",
+          "--model.generator.base_channels", "4", "--model.discriminator.base_channels", "4",
+          "--model.generator.z_dim", "8", "--model.max_g_steps", "2", "--model.n_dis", "1",
+          "--model.g_batch_size", "4", "--checkpoint.every_n_g_steps", "1",
+          "--samples.every_n_g_steps", "2", "--samples.columns", "2", "--data.batch_size", "4",
+          "--data.num_workers", "0",
           "--trainer.accelerator", "cpu", "--trainer.enable_model_summary", "false",
           "--trainer.callbacks=[]",  # the config's Inception metrics run below, on the checkpoint
           "--trainer.logger.init_args.save_dir", str(runs),

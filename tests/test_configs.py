@@ -5,7 +5,10 @@ import yaml
 from conftest import CONFIGS
 
 from srngan.cli import instantiate
+from srngan.losses import Hinge, Wasserstein
 from srngan.nn._srn import _StableRankNorm
+from srngan.regularizers import GradientPenalty, Orthonormal, SpectralNorm, StableRankNorm
+from srngan.training.module import GANModule
 
 ALL = sorted(p.name for p in CONFIGS.glob("*.yaml"))
 PAPER = [
@@ -19,29 +22,54 @@ def test_all_paper_configs_exist():
     assert {f"{n}.yaml" for n in PAPER} | {"quickstart.yaml"} == set(ALL)
 
 
+# (generator, discriminator) parameter counts of torch-mimicry's SN-GAN / cGAN-PD reference nets.
+_REFERENCE = {(32, 0): (4_276_739, 1_053_825), (32, 10): (4_304_387, 1_055_105),
+              (64, 0): (12_220_675, 10_141_441)}  # fmt: skip
+_REGULARIZERS = {"srn": StableRankNorm, "sn": SpectralNorm, "wgangp": GradientPenalty,
+                 "ortho": Orthonormal, "vanilla": type(None)}  # fmt: skip
+
+
+def _count(module):
+    return sum(p.numel() for p in module.parameters())
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_config_instantiates(name):
     cfg = yaml.safe_load((CONFIGS / name).read_text())
     model, data = instantiate("--config", str(CONFIGS / name))
-    hp = model.hparams
-    assert hp.regularizer == cfg["model"]["regularizer"]
-    assert data.dataset_name == cfg["data"]["dataset"]
-    assert hp.resolution == data.resolution == (64 if data.dataset_name == "celeba" else 32)
-    assert model.num_conditional_classes == (data.num_classes if cfg["model"]["conditional"] else 0)
+    assert isinstance(model, GANModule)
+    assert data.dataset_name == cfg["data"]["init_args"]["dataset"]
+    assert (
+        model.generator.resolution
+        == data.resolution
+        == (64 if data.dataset_name == "celeba" else 32)
+    )
+    conditional = "_cond_" in name or name == "quickstart.yaml"
+    assert model.num_conditional_classes == (data.num_classes if conditional else 0)
     srn = [m for m in model.discriminator.modules() if isinstance(m, _StableRankNorm)]
-    assert bool(srn) == (hp.regularizer == "srn")
+    assert bool(srn) == isinstance(model.regularizer, StableRankNorm)
     if srn:
-        assert all(m.rank_ratio == cfg["model"]["rank_ratio"] for m in srn)
+        assert all(m.rank_ratio == model.regularizer.rank_ratio for m in srn)
     if name in (f"{n}.yaml" for n in PAPER):
+        hp = model.hparams
         # Appendix E.1 hyperparameters.
-        assert (hp.lr_g, hp.lr_d, tuple(hp.betas), hp.n_dis, hp.z_dim) == (
+        assert (hp.lr_g, hp.lr_d, tuple(hp.betas), hp.n_dis, model.z_dim) == (
             2e-4,
             2e-4,
             (0.0, 0.999),
             5,
             128,
         )
-        assert hp.loss == ("wasserstein" if hp.regularizer == "wgan-gp" else "hinge")
+        expected = Wasserstein if "wgangp" in name else Hinge
+        assert type(model.loss_fn) is expected
+        kind = name.removesuffix(".yaml").split("_")[-1]
+        regularizer = None if kind == "vanilla" else model.regularizer
+        assert type(regularizer) is _REGULARIZERS[kind.rstrip("0123456789")]
+        if kind.startswith("srn"):
+            assert model.regularizer.rank_ratio == int(kind[3:]) / 100
+        # The paper's networks: SN-GAN's ResNets with the reference parameter counts.
+        key = (data.resolution, model.num_conditional_classes)
+        assert (_count(model.generator), _count(model.discriminator)) == _REFERENCE[key]
 
 
 @pytest.mark.parametrize("name", [n for n in PAPER if n.startswith(("cifar10_", "celeba_"))])

@@ -8,6 +8,7 @@ import yaml
 from conftest import CONFIGS
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from srngan.models import ResNetDiscriminator, ResNetGenerator
 from srngan.nn import stable_rank
 from srngan.training.callbacks import layer_spectra
 from srngan.training.module import GANModule
@@ -19,10 +20,18 @@ def _scalars(run_dir):
     return acc, {tag: [e.value for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
 
 
-@pytest.mark.parametrize("regularizer", ["none", "sn", "srn", "wgan-gp", "ortho"])
+REGULARIZERS = {
+    "none": ["--model.regularizer", "null"],
+    "sn": ["--model.regularizer", "SpectralNorm"],
+    "srn": ["--model.regularizer", "StableRankNorm", "--model.regularizer.rank_ratio", "0.5"],
+    "wgan-gp": ["--model.regularizer", "GradientPenalty", "--model.loss", "Wasserstein"],
+    "ortho": ["--model.regularizer", "Orthonormal", "--model.regularizer.strength", "1e-3"],
+}
+
+
+@pytest.mark.parametrize("regularizer", sorted(REGULARIZERS))
 def test_fit_each_regularizer(tmp_path, tiny_fit, regularizer):
-    extra = ["--model.loss", "wasserstein"] if regularizer == "wgan-gp" else []
-    run = tiny_fit(tmp_path, "--model.regularizer", regularizer, *extra)
+    run = tiny_fit(tmp_path, *REGULARIZERS[regularizer])
     ckpts = sorted(p.name for p in (run / "checkpoints").iterdir())
     assert ckpts == ["gstep=0000002.ckpt", "last.ckpt"]
     acc, scalars = _scalars(run)
@@ -39,7 +48,7 @@ def test_fit_each_regularizer(tmp_path, tiny_fit, regularizer):
         "gstep_0000003.png",
     ]
     # Linear LR decay: lr = lr_0 * (1 - g_step / 3) after each G step.
-    lr_0 = yaml.safe_load((CONFIGS / "quickstart.yaml").read_text())["model"]["lr_g"]
+    lr_0 = yaml.safe_load((CONFIGS / "quickstart.yaml").read_text())["model"]["init_args"]["lr_g"]
     assert scalars["lr/g"] == pytest.approx([lr_0 * (1 - s / 3) for s in (1, 2, 3)])
 
 
@@ -92,9 +101,12 @@ def test_srn_bounds_stable_rank_and_none_does_not(tmp_path, tiny_fit):
     runs = {}
     for reg in ("srn", "none"):
         out = tmp_path / reg
-        run = tiny_fit(
-            out, "--model.regularizer", reg, "--model.rank_ratio", "0.3", "--model.max_g_steps", "5"
+        chosen = (
+            ["StableRankNorm", "--model.regularizer.rank_ratio", "0.3"]
+            if reg == "srn"
+            else ["null"]
         )
+        run = tiny_fit(out, "--model.regularizer", *chosen, "--model.max_g_steps", "5")
         runs[reg] = GANModule.load_from_checkpoint(
             run / "checkpoints" / "last.ckpt", map_location="cpu"
         )
@@ -104,7 +116,9 @@ def test_srn_bounds_stable_rank_and_none_does_not(tmp_path, tiny_fit):
 
 
 def test_stable_rank_helper_agrees_with_layer_spectra():
-    model = GANModule(d_channels=8, g_channels=8, z_dim=8, regularizer="none")
+    model = GANModule(
+        ResNetGenerator(z_dim=8, base_channels=8), ResNetDiscriminator(base_channels=8)
+    )
     spectra = layer_spectra(model.discriminator)
     conv = model.discriminator.blocks[0].conv1
     assert spectra["blocks.0.conv1"][1] == pytest.approx(stable_rank(conv.weight))
@@ -113,7 +127,7 @@ def test_stable_rank_helper_agrees_with_layer_spectra():
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        (["--model.rank_ratio", "1.5"], "rank_ratio must be in (0, 1]"),
+        (["--model.regularizer.rank_ratio", "1.5"], "rank_ratio must be in (0, 1]"),
         (["--model.n_dis", "0"], "n_dis must be >= 1, got 0"),
     ],
 )

@@ -4,21 +4,21 @@ import pytest
 import torch
 from helpers import LinearD
 
-from srngan.losses import get_loss, gradient_penalty
+from srngan.losses import AdversarialLoss, Hinge, NonSaturating, Wasserstein, gradient_penalty
 
 REAL = torch.tensor([2.0, 0.5, -1.0])
 FAKE = torch.tensor([-2.0, 0.0, 1.5])
 
 
 def test_hinge():
-    loss = get_loss("hinge")
+    loss = Hinge()
     assert float(loss.d_real(REAL)) == pytest.approx((0 + 0.5 + 2.0) / 3)
     assert float(loss.d_fake(FAKE)) == pytest.approx((0 + 1.0 + 2.5) / 3)
     assert float(loss.g(FAKE)) == pytest.approx(-(-2.0 + 0 + 1.5) / 3)
 
 
 def test_non_saturating():
-    loss = get_loss("non-saturating")
+    loss = NonSaturating()
     sp = torch.nn.functional.softplus
     assert float(loss.d_real(REAL)) == pytest.approx(float(sp(-REAL).mean()))
     assert float(loss.d_fake(FAKE)) == pytest.approx(float(torch.log1p(torch.exp(FAKE)).mean()))
@@ -28,17 +28,26 @@ def test_non_saturating():
 
 
 def test_wasserstein():
-    loss = get_loss("wasserstein")
+    loss = Wasserstein()
     assert float(loss.d_real(REAL) + loss.d_fake(FAKE)) == pytest.approx(
         float(FAKE.mean() - REAL.mean())
     )
 
 
-def test_unknown_loss():
-    with pytest.raises(
-        ValueError, match=r"unknown loss 'lsgan'; allowed: hinge, non-saturating, wasserstein"
-    ):
-        get_loss("lsgan")
+def test_own_loss_is_a_small_subclass():
+    class LeastSquares(AdversarialLoss):
+        def d_real(self, logits):
+            return (logits - 1).pow(2).mean()
+
+        def d_fake(self, logits):
+            return logits.pow(2).mean()
+
+        def g(self, logits):
+            return (logits - 1).pow(2).mean()
+
+    assert float(LeastSquares().d_fake(FAKE)) == pytest.approx(float(FAKE.pow(2).mean()))
+    with pytest.raises(NotImplementedError):
+        AdversarialLoss().g(FAKE)
 
 
 def test_gradient_penalty_of_linear_critic():

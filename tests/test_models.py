@@ -5,7 +5,13 @@ import torch
 from torch.nn.utils import parametrize
 
 from srngan.models import ResNetDiscriminator, ResNetGenerator
-from srngan.regularizers import apply_regularizer
+from srngan.regularizers import (
+    GradientPenalty,
+    Orthonormal,
+    Regularizer,
+    SpectralNorm,
+    StableRankNorm,
+)
 
 
 def _count(module):
@@ -79,9 +85,9 @@ def test_unsupported_resolution_lists_allowed():
         ResNetGenerator(128)
 
 
-@pytest.mark.parametrize("name", ["sn", "srn"])
-def test_regularizer_injected_into_every_layer(name):
-    d = apply_regularizer(ResNetDiscriminator(32, num_classes=3, base_channels=8), name)
+@pytest.mark.parametrize("regularizer", [SpectralNorm(), StableRankNorm(0.5)])
+def test_regularizer_injected_into_every_layer(regularizer):
+    d = regularizer.apply(ResNetDiscriminator(32, num_classes=3, base_channels=8))
     layers = [
         m
         for m in d.modules()
@@ -90,14 +96,34 @@ def test_regularizer_injected_into_every_layer(name):
     assert layers and all(parametrize.is_parametrized(m, "weight") for m in layers)
 
 
-@pytest.mark.parametrize("name", ["none", "wgan-gp", "ortho"])
-def test_penalty_regularizers_leave_weights_plain(name):
-    d = apply_regularizer(ResNetDiscriminator(32, base_channels=8), name)
+@pytest.mark.parametrize("regularizer", [Regularizer(), GradientPenalty(10.0), Orthonormal(1e-4)])
+def test_penalty_regularizers_leave_weights_plain(regularizer):
+    d = regularizer.apply(ResNetDiscriminator(32, base_channels=8))
     assert not any(parametrize.is_parametrized(m) for m in d.modules())
 
 
-def test_unknown_regularizer():
-    with pytest.raises(
-        ValueError, match=r"unknown regularizer 'spectral'; allowed: none, sn, srn, wgan-gp, ortho"
-    ):
-        apply_regularizer(ResNetDiscriminator(32, base_channels=8), "spectral")
+def test_penalties_match_their_functions():
+    from srngan.losses import gradient_penalty
+    from srngan.nn import orthonormal_penalty
+
+    d = ResNetDiscriminator(32, base_channels=4)
+    real, fake = torch.randn(3, 3, 32, 32), torch.randn(3, 3, 32, 32)
+    torch.manual_seed(0)
+    got = GradientPenalty(5.0).penalty(d, real, fake, None)
+    torch.manual_seed(0)
+    assert torch.equal(got, gradient_penalty(d, real, fake, weight=5.0))
+    assert torch.equal(Orthonormal(1e-3).penalty(d, real, fake, None), orthonormal_penalty(d, 1e-3))
+    assert SpectralNorm().penalty(d, real, fake, None) is None
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: StableRankNorm(1.5), r"rank_ratio must be in \(0, 1\]"),
+        (lambda: GradientPenalty(0), "GradientPenalty weight must be > 0, got 0"),
+        (lambda: Orthonormal(-1), "Orthonormal strength must be > 0, got -1"),
+    ],
+)
+def test_bad_regularizer_arguments(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()

@@ -33,7 +33,7 @@ def test_exact_resume_is_bitwise(tmp_path, tiny_fit):
         "6",
         "--model.ema_decay",
         "0.9",
-        "--model.checkpoint_every_n_g_steps",
+        "--checkpoint.every_n_g_steps",
         "3",
     ]
     full = tiny_fit(tmp_path / "full", *common)
@@ -105,22 +105,30 @@ def test_non_finite_stops_with_one_line_and_keeps_good_checkpoint(tmp_path, tiny
     [
         (
             ["--model.regularizer", "spectral"],
-            "model.regularizer: got 'spectral'; allowed: none, sn, srn, wgan-gp, ortho",
+            "model.regularizer: got 'spectral'; allowed: SpectralNorm, StableRankNorm, "
+            "GradientPenalty, Orthonormal, null",
         ),
         (
             ["--model.loss", "lsgan"],
-            "model.loss: got 'lsgan'; allowed: hinge, non-saturating, wasserstein",
+            "model.loss: got 'lsgan'; allowed: Hinge, NonSaturating, Wasserstein",
         ),
         (
             ["--data.dataset", "mnist"],
             "data.dataset: got 'mnist'; allowed: procedural, cifar10, cifar100, celeba, imagefolder",
         ),
-        (["--model.rank_ratio", "0"], "rank_ratio must be in (0, 1] (1 = spectral norm), got 0"),
+        (
+            ["--model.regularizer.rank_ratio", "0"],
+            "rank_ratio must be in (0, 1] (1 = spectral norm), got 0",
+        ),
         (["--model.n_dis", "0"], "n_dis must be >= 1, got 0"),
         (["--data.resolution", "128"], "unsupported resolution 128; allowed: 32, 48, 64"),
         (
-            ["--model.rank_ration", "0.5"],
-            "unknown option model.rank_ration; did you mean model.rank_ratio?",
+            ["--model.generator.base_chanels", "4"],
+            "unknown option model.generator.base_chanels; did you mean model.generator.base_channels?",
+        ),
+        (
+            ["--model.generator.num_classes", "3"],
+            "generator has num_classes=3 but discriminator has num_classes=10",
         ),
         (
             ["--data.dataset", "cifar10", "--data.root", "/nonexistent"],
@@ -141,11 +149,12 @@ def test_bad_input_is_one_line(tmp_path, tiny_fit, capsys, override, message):
 
 def test_misspelt_key_in_config_file(tmp_path, tiny_fit, capsys):
     cfg = tmp_path / "typo.yaml"
-    cfg.write_text("model:\n  rank_ration: 0.5\n")
+    cfg.write_text("model:\n  init_args:\n    discriminator:\n      init_args: {base_chanels: 4}\n")
     with pytest.raises(SystemExit):
         tiny_fit(tmp_path, "--config", str(cfg))
     err = capsys.readouterr().err
-    assert "srngan: error:" in err and "rank_ration" in err and "model.rank_ratio" in err
+    assert "srngan: error:" in err and "base_chanels" in err
+    assert "did you mean model.discriminator.base_channels?" in err
 
 
 def test_bf16_mixed_precision_trains_with_float32_power_iteration(tmp_path, tiny_fit):

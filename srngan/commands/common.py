@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import pickle
 import shutil
@@ -15,6 +14,8 @@ from pathlib import Path
 
 import torch
 
+from srngan.errors import CommandError
+
 
 def command_parser(name: str, description: str) -> argparse.ArgumentParser:
     """The parser of ``srngan <name>``, its description shown verbatim (it holds examples)."""
@@ -23,10 +24,6 @@ def command_parser(name: str, description: str) -> argparse.ArgumentParser:
         description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-
-
-class CommandError(Exception):
-    """A user-facing error: printed as one line, exit status 2."""
 
 
 def pick_device(name: str | None) -> torch.device:
@@ -59,15 +56,18 @@ def load_checkpoint(path: str | os.PathLike):
         raise CommandError(
             f"{path} is not an srngan checkpoint (no generator state from `srngan fit`)"
         )
-    # LightningCLI adds bookkeeping entries (e.g. "_instantiator") to the saved hyperparameters.
-    accepted = inspect.signature(GANModule.__init__).parameters
-    hparams = {k: v for k, v in raw.get("hyper_parameters", {}).items() if k in accepted}
+    if "_class_path" not in raw.get("hyper_parameters", {}):
+        raise CommandError(
+            f"checkpoint {path} was written by an srngan before 0.2 (networks built from flat "
+            "hyperparameters); it does not load in this version: retrain, or use the older srngan"
+        )
     try:
-        model = GANModule(**hparams)
-        model.load_state_dict(raw["state_dict"])
-    except (TypeError, RuntimeError, ValueError) as err:
-        raise CommandError(f"checkpoint {path} does not match this srngan version: {err}") from err
-    model.on_load_checkpoint(raw)
+        # Rebuilds G and D from the class_path configs the checkpoint records (user classes
+        # included, when their module is importable).
+        model = GANModule.load_from_checkpoint(path, map_location="cpu", weights_only=False)
+    except (ImportError, TypeError, RuntimeError, ValueError, KeyError) as err:
+        message = " ".join(str(err).split())
+        raise CommandError(f"checkpoint {path} cannot be rebuilt: {message}") from err
     return model.eval(), raw
 
 

@@ -67,12 +67,12 @@ def main(argv: list[str]) -> None:
     model, _ = load_checkpoint(args.ckpt)
     net = model.sampling_generator(args.ema)
     try:
-        program = export_generator(net, model.hparams.z_dim, model.num_conditional_classes)
+        program = export_generator(net, model.z_dim, model.num_conditional_classes)
     except Exception as err:  # torch.export failures are long; keep the first line
         raise CommandError(f"torch.export failed: {str(err).splitlines()[0]}") from err
     with atomic_output(args.out) as tmp:
         torch.export.save(program, str(tmp))
     kind = "conditional: g(z, y)" if model.num_conditional_classes else "unconditional: g(z)"
     print(
-        f"wrote {args.out} ({kind}, z_dim={model.hparams.z_dim}); load with torch.export.load(path).module()"
+        f"wrote {args.out} ({kind}, z_dim={model.z_dim}); load with torch.export.load(path).module()"
     )

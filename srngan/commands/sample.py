@@ -100,7 +100,7 @@ def main(argv: list[str]) -> None:
     if columns:
         n = columns * num_classes  # a full grid: the same number of samples in every class row
     batches = generate_samples(
-        lambda z, y: model.generate(z, y, args.ema), n, model.hparams.z_dim, num_classes,
+        lambda z, y: model.generate(z, y, args.ema), n, model.z_dim, num_classes,
         args.seed, args.batch_size, device, class_index=selection,
     )  # fmt: skip
     width = len(str(n - 1))

@@ -16,15 +16,21 @@ class ResNetDiscriminator(nn.Module):
     conditional, the projection ``<embed(y), h>`` (Miyato & Koyama, 2018).
 
     Args:
-        resolution: 32, 48 or 64.
-        num_classes: 0 for unconditional, else the number of classes of the projection.
+        resolution: 32, 48 or 64; ``None``: the data module's under ``srngan fit``, else 32.
+        num_classes: 0 for unconditional, else the number of classes of the projection;
+            ``None``: the data module's class count under ``srngan fit``, else 0.
         base_channels: overrides the layout's base width; ``None`` keeps it.
     """
 
     def __init__(
-        self, resolution: int = 32, num_classes: int = 0, base_channels: int | None = None
+        self,
+        resolution: int | None = None,
+        num_classes: int | None = None,
+        base_channels: int | None = None,
     ) -> None:
         super().__init__()
+        resolution = resolution or 32
+        num_classes = num_classes or 0
         arch = architecture_for(resolution)
         base = base_channels or arch.d_base
         widths = [base * m for m in arch.d_multipliers]

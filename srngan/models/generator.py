@@ -16,21 +16,25 @@ class ResNetGenerator(nn.Module):
     """``G(z, y) -> images in [-1, 1]`` of shape ``(N, 3, resolution, resolution)``.
 
     Args:
-        resolution: 32, 48 or 64 (layouts in :mod:`srngan.models.architectures`).
+        resolution: 32, 48 or 64 (layouts in :mod:`srngan.models.architectures`); ``None``: the
+            data module's resolution under ``srngan fit``, else 32.
         z_dim: latent size (paper: 128, standard normal).
         num_classes: 0 for unconditional; otherwise G uses conditional batch norm and ``y``
-            (int64 class indices) is required.
+            (int64 class indices) is required. ``None``: the data module's class count under
+            ``srngan fit`` (conditional on a labelled dataset), else 0.
         base_channels: overrides the layout's base width (for small models); ``None`` keeps it.
     """
 
     def __init__(
         self,
-        resolution: int = 32,
+        resolution: int | None = None,
         z_dim: int = 128,
-        num_classes: int = 0,
+        num_classes: int | None = None,
         base_channels: int | None = None,
     ) -> None:
         super().__init__()
+        resolution = resolution or 32
+        num_classes = num_classes or 0
         arch = architecture_for(resolution)
         base = base_channels or arch.g_base
         widths = [base * m for m in arch.g_multipliers]

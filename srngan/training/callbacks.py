@@ -1,4 +1,5 @@
-"""Training callbacks that count generator steps: progress bar, checkpoints, samples, spectra."""
+"""The default training callbacks, each with its own config section: progress bar, checkpoints,
+sample grid, spectra. They act on the G-step signal (:mod:`srngan.training.gstep`)."""
 
 from __future__ import annotations
 
@@ -7,36 +8,29 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 from torch import nn
 from torchvision.utils import make_grid, save_image
 
+from srngan.errors import NonFiniteError
 from srngan.nn import spectral_norm_value, stable_rank
 from srngan.nn._matrix import output_dim
-from srngan.training.module import GANModule, NonFiniteError, eval_mode
+from srngan.nn.modes import eval_mode
+from srngan.training.gstep import GStepCallback, every, run_dir
 
 
-def _g_step_just_taken(module: GANModule) -> bool:
-    # A G step ends a cycle of n_dis D steps, leaving the counter of D steps at 0.
-    return module._d_steps_since_g == 0 and module.g_step > 0
+class GStepProgressBar(TQDMProgressBar, GStepCallback):
+    """One bar over the whole run, counting generator steps up to ``max_g_steps``.
 
+    Args:
+        refresh_rate: update the bar every this many G-steps.
+    """
 
-def _every(module: GANModule, interval: int) -> bool:
-    return bool(interval) and _g_step_just_taken(module) and module.g_step % interval == 0
+    def __init__(self, refresh_rate: int = 1) -> None:
+        super().__init__(refresh_rate=refresh_rate)
 
-
-def run_dir(trainer: L.Trainer) -> Path:
-    """The run's log directory (the logger's version folder), else the trainer's root dir."""
-    if trainer.logger is not None and trainer.logger.log_dir:
-        return Path(trainer.logger.log_dir)
-    return Path(trainer.default_root_dir)
-
-
-class GStepProgressBar(TQDMProgressBar):
-    """One bar over the whole run, counting generator steps up to ``max_g_steps``."""
-
-    def on_train_start(self, trainer: L.Trainer, pl_module: GANModule) -> None:
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         super().on_train_start(trainer, pl_module)
         bar = self.train_progress_bar
         bar.total = pl_module.hparams.max_g_steps
@@ -46,21 +40,29 @@ class GStepProgressBar(TQDMProgressBar):
     def on_train_epoch_start(self, trainer: L.Trainer, *_: Any) -> None:
         pass  # one bar for the run: epochs over a small dataset are not a unit of progress
 
-    def on_train_batch_end(self, trainer, pl_module: GANModule, outputs, batch, batch_idx) -> None:
+    def on_train_batch_end(self, *_: Any) -> None:
+        pass  # the bar moves per G-step, not per batch
+
+    def on_g_step_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         bar = self.train_progress_bar
-        if _g_step_just_taken(pl_module) and self._should_update(pl_module.g_step, bar.total):
-            bar.n = pl_module.g_step
-            bar.set_postfix(self.get_metrics(trainer, pl_module), refresh=False)
+        if self._should_update(module.g_step, bar.total):
+            bar.n = module.g_step
+            bar.set_postfix(self.get_metrics(trainer, module), refresh=False)
             bar.refresh()
 
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: GANModule) -> None:
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         pass
 
 
-class GStepCheckpoint(ModelCheckpoint):
-    """``last.ckpt`` and ``gstep=NNNNNNN.ckpt`` every ``every_n_g_steps`` G-steps, and at the end."""
+class GStepCheckpoint(ModelCheckpoint, GStepCallback):
+    """``last.ckpt`` and ``gstep=NNNNNNN.ckpt`` every ``every_n_g_steps`` G-steps, and at the end.
 
-    def __init__(self, every_n_g_steps: int, dirpath: str | Path | None = None) -> None:
+    Args:
+        every_n_g_steps: interval in G-steps (0: only ``last.ckpt`` at the end).
+        dirpath: folder; ``None`` is ``checkpoints/`` in the run folder.
+    """
+
+    def __init__(self, every_n_g_steps: int = 5000, dirpath: str | Path | None = None) -> None:
         super().__init__(
             dirpath=dirpath,
             filename="gstep={g_step:07d}",
@@ -76,11 +78,11 @@ class GStepCheckpoint(ModelCheckpoint):
         candidates["g_step"] = torch.tensor(trainer.lightning_module.g_step)
         return candidates
 
-    def on_train_batch_end(self, trainer, pl_module: GANModule, outputs, batch, batch_idx) -> None:
-        if _every(pl_module, self.every_n_g_steps):
+    def on_g_step_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if every(module.g_step, self.every_n_g_steps):
             self._save_now(trainer)
 
-    def on_train_end(self, trainer: L.Trainer, pl_module: GANModule) -> None:
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # The final state is always kept as last.ckpt, wherever the interval fell.
         if not self._should_skip_saving_checkpoint(trainer):
             _check_finite_weights(pl_module)
@@ -96,7 +98,7 @@ class GStepCheckpoint(ModelCheckpoint):
         self._save_last_checkpoint(trainer, candidates)
 
 
-def _check_finite_weights(module: GANModule) -> None:
+def _check_finite_weights(module: L.LightningModule) -> None:
     for name, tensor in module.state_dict().items():
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
             raise NonFiniteError(
@@ -105,38 +107,43 @@ def _check_finite_weights(module: GANModule) -> None:
             )
 
 
-class SampleGrid(Callback):
+class SampleGrid(GStepCallback):
     """A grid from a fixed latent every N G-steps: TensorBoard image and ``samples/*.png``.
 
-    Conditional models get one row per class; unconditional ones a square-ish grid.
+    Conditional models get one row per class; unconditional ones ``columns`` rows.
+
+    Args:
+        every_n_g_steps: interval in G-steps (0: off).
+        columns: images per row.
+        seed: seed of the fixed latents.
     """
 
-    def __init__(self, every_n_g_steps: int, columns: int = 10, seed: int = 1234) -> None:
+    def __init__(self, every_n_g_steps: int = 1000, columns: int = 10, seed: int = 1234) -> None:
         self.every_n_g_steps = every_n_g_steps
         self.columns = columns
         self.seed = seed
         self._z: torch.Tensor | None = None
         self._labels: torch.Tensor | None = None
 
-    def _fixed_inputs(self, module: GANModule) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _fixed_inputs(self, module) -> tuple[torch.Tensor, torch.Tensor | None]:
         if self._z is None:
             rows = module.num_conditional_classes or self.columns
             g = torch.Generator().manual_seed(self.seed)
-            self._z = torch.randn(rows * self.columns, module.hparams.z_dim, generator=g)
+            self._z = torch.randn(rows * self.columns, module.z_dim, generator=g)
             if module.num_conditional_classes:
                 self._labels = torch.arange(rows).repeat_interleave(self.columns)
         labels = None if self._labels is None else self._labels.to(module.device)
         return self._z.to(module.device), labels
 
-    def on_train_batch_end(self, trainer, pl_module: GANModule, outputs, batch, batch_idx) -> None:
-        if _every(pl_module, self.every_n_g_steps):
-            self.write(trainer, pl_module)
+    def on_g_step_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if every(module.g_step, self.every_n_g_steps):
+            self.write(trainer, module)
 
-    def on_train_end(self, trainer: L.Trainer, pl_module: GANModule) -> None:
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.every_n_g_steps and pl_module.g_step % self.every_n_g_steps:
             self.write(trainer, pl_module)
 
-    def write(self, trainer: L.Trainer, module: GANModule) -> None:
+    def write(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         z, labels = self._fixed_inputs(module)
         images = torch.cat([module.generate(zc, lc) for zc, lc in _chunks(z, labels, 256)])
         grid = make_grid(images.float().cpu() * 0.5 + 0.5, nrow=self.columns, padding=1).clamp(0, 1)
@@ -174,29 +181,31 @@ def layer_spectra(network: nn.Module) -> dict[str, tuple[float, float]]:
     return out
 
 
-class SpectralMonitor(Callback):
-    """Logs sigma_1 and stable rank of every D layer (what SN and SRN control) every N G-steps."""
+class SpectralMonitor(GStepCallback):
+    """Logs sigma_1 and stable rank of every D layer (what SN and SRN control) every N G-steps.
 
-    def __init__(self, every_n_g_steps: int) -> None:
+    Args:
+        every_n_g_steps: interval in G-steps (0: off).
+    """
+
+    def __init__(self, every_n_g_steps: int = 1000) -> None:
         self.every_n_g_steps = every_n_g_steps
 
-    def on_train_batch_end(self, trainer, pl_module: GANModule, outputs, batch, batch_idx) -> None:
-        if not _every(pl_module, self.every_n_g_steps) or not trainer.is_global_zero:
+    def on_g_step_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if not every(module.g_step, self.every_n_g_steps) or not trainer.is_global_zero:
             return
         metrics = {}
-        for name, (sigma, srank) in layer_spectra(pl_module.discriminator).items():
+        for name, (sigma, srank) in layer_spectra(module.discriminator).items():
             metrics[f"spectra/sigma1/{name}"] = sigma
             metrics[f"spectra/stable_rank/{name}"] = srank
         for logger in trainer.loggers:
-            logger.log_metrics(metrics, step=pl_module.g_step)
+            logger.log_metrics(metrics, step=module.g_step)
 
 
-def default_callbacks(module: GANModule) -> list[Callback]:
-    """The callbacks every ``fit`` gets, with intervals from the module's hyperparameters."""
-    hp = module.hparams
-    return [
-        GStepProgressBar(),
-        GStepCheckpoint(hp.checkpoint_every_n_g_steps),
-        SampleGrid(hp.sample_every_n_g_steps, hp.sample_grid_columns),
-        SpectralMonitor(hp.spectra_every_n_g_steps),
-    ]
+# The config sections of `srngan fit` (GAN runs), one per default callback.
+DEFAULT_CALLBACKS = {
+    "progress": GStepProgressBar,
+    "checkpoint": GStepCheckpoint,
+    "samples": SampleGrid,
+    "spectra": SpectralMonitor,
+}

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import warnings
 from typing import Literal
 
 import lightning as L
@@ -11,54 +10,42 @@ import torch
 from torch import Tensor, nn
 from torch.optim.lr_scheduler import LambdaLR
 
-from srngan.losses import LossName, get_loss
-from srngan.models import ResNetDiscriminator, ResNetGenerator
-from srngan.nn.stable_rank_norm import _check_arguments
-from srngan.regularizers import (
-    RegularizerName,
-    apply_regularizer,
-    check_regularizer,
-    regularizer_penalty,
-)
+from srngan.errors import NonFiniteError
+from srngan.losses import AdversarialLoss, Hinge
+from srngan.nn.modes import eval_mode
+from srngan.regularizers import Regularizer
 from srngan.training.ema import make_ema, update_ema
+from srngan.training.gstep import notify_g_step_end
 from srngan.training.rng import rng_state, set_rng_state
 
-
-class NonFiniteError(RuntimeError):
-    """A loss became NaN or infinite; the run stops without saving the diverged state."""
-
-
-@contextmanager
-def eval_mode(*modules: nn.Module) -> Iterator[None]:
-    """Temporarily put modules in eval mode (no BN statistics or power-iteration updates)."""
-    was = [m.training for m in modules]
-    for m in modules:
-        m.eval()
-    try:
-        yield
-    finally:
-        for m, flag in zip(modules, was):
-            m.train(flag)
+# Objects that the CLI records as class_path configs; built in Python they are not hyperparameters.
+_INJECTED = ("generator", "discriminator", "loss", "regularizer")
 
 
 class GANModule(L.LightningModule):
-    """Trains a ResNet GAN with a chosen discriminator regularizer (paper section 5.3).
+    """Trains any generator against any discriminator with a chosen loss and D regularizer.
+
+    The network contract (checked here, used everywhere a latent or a class is drawn):
+
+    - ``generator`` has ``z_dim`` and ``num_classes`` attributes (0: unconditional) and
+      ``forward(z, y=None)`` returning images in [-1, 1], ``z ~ N(0, I)`` of shape
+      ``(N, z_dim)`` and ``y`` int64 class indices (conditional only);
+    - ``discriminator`` has ``forward(x, y=None)`` returning one logit per image, shape ``(N,)``.
 
     Each training batch is one discriminator step; after every ``n_dis`` of them the generator
     takes one step. ``g_step`` counts generator steps: it is the x-axis of every logged scalar,
-    image and checkpoint name, and ``max_g_steps`` is in generator steps. (Lightning's
-    ``global_step`` counts every optimizer step, D and G, so it is ``(n_dis + 1) * g_step``.)
+    image and checkpoint name, and ``max_g_steps`` is in generator steps (Lightning's
+    ``global_step`` counts every optimizer step, so it is ``(n_dis + 1) * g_step``). After each
+    G-step every :class:`~srngan.training.gstep.GStepCallback` gets ``on_g_step_end``.
 
     Args:
-        resolution: image side (32, 48 or 64); linked from the data module by the CLI.
-        num_classes: classes of the data; linked from the data module by the CLI.
-        conditional: class-conditional G (conditional BN) and D (projection).
-        z_dim: latent size.
-        g_channels / d_channels: base widths; ``None`` uses the paper's architecture.
-        regularizer: ``none``, ``sn``, ``srn`` (with ``rank_ratio``), ``wgan-gp`` (with
-            ``gp_weight``), ``ortho`` (with ``ortho_strength``).
-        rank_ratio: SRN target stable rank fraction (SRN-70 is 0.7).
-        loss: ``hinge`` (paper), ``non-saturating`` or ``wasserstein`` (use with ``wgan-gp``).
+        generator: G (e.g. :class:`srngan.models.ResNetGenerator`).
+        discriminator: D (e.g. :class:`srngan.models.ResNetDiscriminator`), before
+            regularization: ``regularizer.apply`` is called on it here.
+        loss: an :class:`~srngan.losses.AdversarialLoss`; ``None`` is
+            :class:`~srngan.losses.Hinge` (the paper's).
+        regularizer: a :class:`~srngan.regularizers.Regularizer` (``StableRankNorm(0.7)``,
+            ``SpectralNorm()``, ``GradientPenalty(10)``, ``Orthonormal(1e-4)``...); ``None``: none.
         n_dis: discriminator steps per generator step.
         lr_g / lr_d / betas: Adam settings (paper: 2e-4, (0, 0.999)).
         max_g_steps: training length in generator steps; also the LR-decay horizon.
@@ -66,24 +53,29 @@ class GANModule(L.LightningModule):
         g_batch_size: generator batch; ``None`` uses the data batch size.
         ema_decay: keep an EMA of G with this decay for sampling and metrics; ``None``: off.
         ema_start: G-step from which the EMA averages (before it, it copies G).
-        log_every_n_g_steps / sample_every_n_g_steps / spectra_every_n_g_steps /
-        checkpoint_every_n_g_steps: monitoring intervals, in G-steps (0 turns one off).
-        sample_grid_columns: images per row of the sample grid (one row per class if conditional).
+        log_every_n_g_steps: scalar logging interval in G-steps (0: off).
+
+    Example::
+
+        from srngan.models import ResNetDiscriminator, ResNetGenerator
+        from srngan.regularizers import StableRankNorm
+
+        model = GANModule(ResNetGenerator(32, num_classes=10), ResNetDiscriminator(32, 10),
+                          regularizer=StableRankNorm(0.7))
+
+    Built from Python like this, the networks are not hyperparameters:
+    ``load_from_checkpoint`` then needs them again as arguments. Built by ``srngan fit`` or
+    :func:`srngan.cli.instantiate`, the checkpoint records their ``class_path`` configs and
+    ``GANModule.load_from_checkpoint(path)`` rebuilds them (your own classes included, when
+    their module is importable).
     """
 
     def __init__(
         self,
-        resolution: int = 32,
-        num_classes: int = 0,
-        conditional: bool = False,
-        z_dim: int = 128,
-        g_channels: int | None = None,
-        d_channels: int | None = None,
-        regularizer: RegularizerName = "srn",
-        rank_ratio: float = 0.7,
-        ortho_strength: float = 1e-4,
-        gp_weight: float = 10.0,
-        loss: LossName = "hinge",
+        generator: nn.Module,
+        discriminator: nn.Module,
+        loss: AdversarialLoss | None = None,
+        regularizer: Regularizer | None = None,
         n_dis: int = 5,
         lr_g: float = 2e-4,
         lr_d: float = 2e-4,
@@ -94,25 +86,28 @@ class GANModule(L.LightningModule):
         ema_decay: float | None = None,
         ema_start: int = 0,
         log_every_n_g_steps: int = 10,
-        sample_every_n_g_steps: int = 1000,
-        spectra_every_n_g_steps: int = 1000,
-        checkpoint_every_n_g_steps: int = 5000,
-        sample_grid_columns: int = 10,
     ) -> None:
         super().__init__()
         _validate(locals())
-        self.save_hyperparameters()
+        with warnings.catch_warnings():  # module instances are dropped from hparams just below
+            warnings.filterwarnings(
+                "ignore", message=r"Attribute '\w+' is an instance of `nn\.Module`"
+            )
+            self.save_hyperparameters()
+        for key in _INJECTED:
+            if not isinstance(self.hparams.get(key), (dict, type(None))):
+                del self.hparams[key]
         self.automatic_optimization = False
-        self.num_conditional_classes = num_classes if conditional else 0
-        self.loss_fn = get_loss(loss)
-        self.generator = ResNetGenerator(
-            resolution, z_dim, self.num_conditional_classes, g_channels
-        )
-        discriminator = ResNetDiscriminator(resolution, self.num_conditional_classes, d_channels)
-        self.discriminator = apply_regularizer(discriminator, regularizer, rank_ratio)
+        self.num_conditional_classes = _check_contract(generator, discriminator)
+        self.z_dim = generator.z_dim
+        self.loss_fn = loss if loss is not None else Hinge()
+        self.regularizer = regularizer if regularizer is not None else Regularizer()
+        self.generator = generator
+        self.discriminator = self.regularizer.apply(discriminator)
         self.generator_ema = make_ema(self.generator) if ema_decay is not None else None
         self.g_step = 0
         self._d_steps_since_g = 0
+        self._g_step_ended = False
         self._d_sums: dict[str, Tensor] = {}
         self._pending_rng: dict | None = None
 
@@ -155,29 +150,27 @@ class GANModule(L.LightningModule):
         self._log_cycle(g_loss)
         if self.g_step >= self.hparams.max_g_steps:
             self.trainer.should_stop = True
+        self._g_step_ended = True
+
+    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+        # The G-step signal goes out where Lightning's batch-end hooks run (the batch counted,
+        # as any checkpoint written by a listener needs), once per G-step.
+        if self._g_step_ended:
+            self._g_step_ended = False
+            notify_g_step_end(self.trainer, self)
 
     def _discriminator_phase(self, real: Tensor, labels: Tensor | None, opt_d) -> None:
         n = self._d_batch_size = real.shape[0]
         with torch.no_grad():
             fake_labels = self.sample_labels(n)
-            fake = self.generator(
-                torch.randn(n, self.hparams.z_dim, device=self.device), fake_labels
-            )
+            fake = self.generator(torch.randn(n, self.z_dim, device=self.device), fake_labels)
         both_labels = None if labels is None else torch.cat([labels, fake_labels])
         # One forward over real and fake: one power iteration per D step, as with one batch.
         logits = self.discriminator(torch.cat([real, fake]), both_labels)
         loss_real = self.loss_fn.d_real(logits[:n])
         loss_fake = self.loss_fn.d_fake(logits[n:])
         loss = loss_real + loss_fake
-        penalty = regularizer_penalty(
-            self.hparams.regularizer,
-            self.discriminator,
-            real,
-            fake,
-            labels,
-            self.hparams.gp_weight,
-            self.hparams.ortho_strength,
-        )
+        penalty = self.regularizer.penalty(self.discriminator, real, fake, labels)
         if penalty is not None:
             loss = loss + penalty
         parts = {"loss/d_real": loss_real, "loss/d_fake": loss_fake, "loss/d": loss}
@@ -194,7 +187,7 @@ class GANModule(L.LightningModule):
         n = self.hparams.g_batch_size or self._d_batch_size
         self.toggle_optimizer(opt_g)
         labels = self.sample_labels(n)
-        fake = self.generator(torch.randn(n, self.hparams.z_dim, device=self.device), labels)
+        fake = self.generator(torch.randn(n, self.z_dim, device=self.device), labels)
         loss = self.loss_fn.g(self.discriminator(fake, labels))
         self._check_finite({"loss/g": loss})
         opt_g.zero_grad(set_to_none=True)
@@ -251,11 +244,6 @@ class GANModule(L.LightningModule):
         # Both schedulers are stepped once per G-step, so their step count is g_step.
         return [opt_g, opt_d], [LambdaLR(opt_g, factor), LambdaLR(opt_d, factor)]
 
-    def configure_callbacks(self):
-        from srngan.training.callbacks import default_callbacks
-
-        return default_callbacks(self)
-
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["srngan"] = {"g_step": self.g_step, "d_steps_since_g": self._d_steps_since_g}
         checkpoint["srngan_rng"] = rng_state()
@@ -285,19 +273,45 @@ class GANModule(L.LightningModule):
             self._pending_rng = None
 
 
+def _check_contract(generator: nn.Module, discriminator: nn.Module) -> int:
+    """The class count G conditions on; one-line errors for networks that break the contract."""
+    for name in ("z_dim", "num_classes"):
+        value = getattr(generator, name, None)
+        if isinstance(value, bool) or not isinstance(value, int) or value < (name == "z_dim"):
+            raise ValueError(
+                f"generator {type(generator).__name__} needs an int attribute {name} "
+                f"({'>= 1' if name == 'z_dim' else '>= 0, 0 = unconditional'}), got {value!r}"
+            )
+    d_classes = getattr(discriminator, "num_classes", None)
+    if d_classes is not None and d_classes != generator.num_classes:
+        raise ValueError(
+            f"generator has num_classes={generator.num_classes} but discriminator has "
+            f"num_classes={d_classes}; a conditional GAN needs the same classes in both"
+        )
+    if generator.num_classes == 1:
+        raise ValueError("num_classes=1: use 0 (unconditional) or >= 2 classes")
+    return generator.num_classes
+
+
 def _validate(args: dict) -> None:
     """One-line ValueErrors for arguments a typo or a bad override can get wrong."""
-    check_regularizer(args["regularizer"])
-    get_loss(args["loss"])
-    _check_arguments(args["rank_ratio"], 1, 1e-12)
+    for key in ("generator", "discriminator"):
+        if not isinstance(args[key], nn.Module):
+            raise ValueError(f"{key} must be a torch.nn.Module, got {type(args[key]).__name__}")
+    if args["loss"] is not None and not isinstance(args["loss"], AdversarialLoss):
+        raise ValueError(
+            f"loss must be an srngan.losses.AdversarialLoss (Hinge, NonSaturating, Wasserstein or "
+            f"your subclass), got {type(args['loss']).__name__}"
+        )
+    if args["regularizer"] is not None and not isinstance(args["regularizer"], Regularizer):
+        raise ValueError(
+            "regularizer must be an srngan.regularizers.Regularizer (SpectralNorm, StableRankNorm, "
+            f"GradientPenalty, Orthonormal or your subclass) or null, got {type(args['regularizer']).__name__}"
+        )
     if args["n_dis"] < 1:
         raise ValueError(f"n_dis must be >= 1, got {args['n_dis']}")
     if args["max_g_steps"] < 1:
         raise ValueError(f"max_g_steps must be >= 1, got {args['max_g_steps']}")
-    if args["conditional"] and args["num_classes"] < 2:
-        raise ValueError(
-            f"conditional=True needs a labelled dataset with >= 2 classes, got num_classes={args['num_classes']}"
-        )
     if args["ema_decay"] is not None and not 0.0 <= args["ema_decay"] < 1.0:
         raise ValueError(f"ema_decay must be in [0, 1) or null, got {args['ema_decay']}")
     if args["lr_decay"] not in ("linear", "none"):
