@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import pickle
+import re
 import shutil
 import tempfile
 import zipfile
@@ -13,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import torch
+from jsonargparse import ArgumentError
 
 from srngan.errors import CommandError
 
@@ -65,8 +67,14 @@ def load_checkpoint(path: str | os.PathLike):
         # Rebuilds G and D from the class_path configs the checkpoint records (user classes
         # included, when their module is importable).
         model = GANModule.load_from_checkpoint(path, map_location="cpu", weights_only=False)
-    except (ImportError, TypeError, RuntimeError, ValueError, KeyError) as err:
+    except (ImportError, TypeError, RuntimeError, ValueError, KeyError, ArgumentError) as err:
         message = " ".join(str(err).split())
+        missing = re.search(r"class_path '([\w.]+)': (No module named '[\w.]+')", message)
+        if missing:
+            message = (
+                f"its class {missing.group(1)} cannot be imported ({missing.group(2)}); "
+                "put the module that defines it on PYTHONPATH"
+            )
         raise CommandError(f"checkpoint {path} cannot be rebuilt: {message}") from err
     return model.eval(), raw
 

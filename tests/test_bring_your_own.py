@@ -1,0 +1,98 @@
+"""README "Bring your own model": the user's DCGAN module and YAML, trained, sampled, exported,
+evaluated and reloaded with no srngan change, each command in a fresh process."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO
+
+EXAMPLE = REPO / "examples"
+README = (REPO / "README.md").read_text()
+
+
+def _section() -> str:
+    start = README.index("## Bring your own model")
+    return README[start : README.index("\n## ", start + 1)]
+
+
+def test_readme_shows_the_example_files_verbatim():
+    section = _section()
+    for name in ("my_gan.py", "my_gan.yaml"):
+        assert (EXAMPLE / name).read_text().strip() in section, name
+
+
+def _commands() -> list[list[str]]:
+    block = re.search(r"```bash\n(.*?)```", _section(), re.S).group(1)
+    return [line.split("#")[0].split() for line in block.splitlines() if line.startswith("srngan ")]
+
+
+def _run(args: list[str], cwd, env) -> str:
+    result = subprocess.run([sys.executable, "-m", "srngan.cli", *args], cwd=cwd, env=env,
+                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert result.returncode == 0, (args, result.stderr[-3000:])
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def user_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("user")
+    for name in ("my_gan.py", "my_gan.yaml"):
+        (folder / name).write_text((EXAMPLE / name).read_text())
+    return folder
+
+
+def test_user_networks_train_sample_export_evaluate_reload(user_folder, inception_weights):
+    path = os.pathsep.join([str(user_folder), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path, "SRNGAN_INCEPTION_WEIGHTS": str(inception_weights)}
+    tiny = {  # the README's commands, shrunk to seconds
+        "fit": ["--model.max_g_steps", "3", "--data.init_args.num_images", "64",
+                "--checkpoint.every_n_g_steps", "2", "--trainer.accelerator", "cpu"],
+        "sample": [],
+        "export": [],
+        "evaluate": ["--num-samples", "20", "--num-is-samples", "20", "--num-real", "20",
+                     "--device", "cpu"],
+    }  # fmt: skip
+    commands = _commands()
+    assert [c[1] for c in commands] == ["fit", "sample", "export", "evaluate"]
+    for command in commands:
+        args = command[1:]
+        if args[0] == "sample":
+            args[args.index("--num-samples") + 1] = "8"
+        out = _run([*args, *tiny[args[0]]], user_folder, env)
+    assert "frechet_inception_distance" in out
+    ckpt = user_folder / "runs" / "my_gan" / "version_0" / "checkpoints" / "last.ckpt"
+    assert (user_folder / "samples.png").stat().st_size > 500
+    assert (user_folder / "G.pt").is_file()
+    # GANModule.load_from_checkpoint rebuilds the user's classes (importable at load time).
+    probe = (
+        "from srngan.training.module import GANModule\n"
+        f"m = GANModule.load_from_checkpoint({str(ckpt)!r}, map_location='cpu')\n"
+        "print(type(m.generator).__module__, type(m.generator).__name__,"
+        " type(m.discriminator).__name__, type(m.regularizer).__name__, m.g_step)\n"
+        "import torch; from srngan.nn._srn import _StableRankNorm\n"
+        "print(sum(isinstance(x, _StableRankNorm) for x in m.discriminator.modules()))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True,
+                            timeout=300, cwd=user_folder.parent)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    first, second = result.stdout.strip().splitlines()[-2:]
+    assert first == "my_gan DCGANGenerator DCGANDiscriminator StableRankNorm 3"
+    assert int(second) == 4  # three convs and the linear head of D, all SRN
+
+
+def test_unimportable_user_module_is_one_line(user_folder, tmp_path):
+    ckpt = user_folder / "runs" / "my_gan" / "version_0" / "checkpoints" / "last.ckpt"
+    if not ckpt.is_file():
+        pytest.skip("needs the trained checkpoint of the previous test")
+    env = dict(os.environ)  # my_gan is not on the path here
+    result = subprocess.run([sys.executable, "-m", "srngan.cli", "sample", "--ckpt", str(ckpt), "--num-samples",
+                             "2", "--out", str(tmp_path / "x")], env=env, cwd=tmp_path, capture_output=True,
+                            text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 2
+    err = result.stderr.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("srngan: error: checkpoint") and "my_gan" in err[0]
