@@ -1,5 +1,6 @@
 """A DCGAN-style generator and discriminator of your own, trained by srngan with SRN in D."""
 
+import itertools
 import math
 
 import torch
@@ -17,7 +18,7 @@ class DCGANGenerator(nn.Module):
         widths = [width * 2 ** (ups - i) for i in range(ups + 1)]
         self.project = nn.Linear(z_dim, widths[0] * 16)
         layers = []
-        for cin, cout in zip(widths[:-1], widths[1:]):
+        for cin, cout in itertools.pairwise(widths):
             layers += [nn.BatchNorm2d(cin), nn.ReLU(), nn.ConvTranspose2d(cin, cout, 4, 2, 1)]
         self.body = nn.Sequential(*layers, nn.BatchNorm2d(widths[-1]), nn.ReLU())
         self.to_rgb = nn.Conv2d(widths[-1], 3, 3, padding=1)
@@ -36,7 +37,7 @@ class DCGANDiscriminator(nn.Module):
         downs = int(math.log2(resolution // 4))
         widths = [3] + [width * 2**i for i in range(downs)]
         layers = []
-        for cin, cout in zip(widths[:-1], widths[1:]):
+        for cin, cout in itertools.pairwise(widths):
             layers += [nn.Conv2d(cin, cout, 4, 2, 1), nn.LeakyReLU(0.1)]
         self.body = nn.Sequential(*layers)
         self.head = nn.Linear(widths[-1] * 16, 1)
