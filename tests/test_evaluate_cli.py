@@ -127,3 +127,16 @@ def test_metrics_callback_during_fit(tmp_path, tiny_fit):
     acc.Reload()
     assert "metrics/domain_fid" in acc.Tags()["scalars"]
     assert "elhist/real_fake" in acc.Tags()["histograms"]
+
+
+def test_domain_metrics_of_an_unconditional_generator(tmp_path, tiny_fit):
+    # The domain classifier knows the procedural data's classes even when G ignores them.
+    run = tiny_fit(
+        tmp_path, "--model.generator.num_classes", "0", "--model.discriminator.num_classes", "0"
+    )
+    out = tmp_path / "r.json"
+    main(["evaluate", "--ckpt", str(run / "checkpoints" / "last.ckpt"), "--extractor", "domain",
+          "--metrics", "fid", "--num-samples", "40", "--num-real", "40", "--device", "cpu",
+          "--json", str(out)])  # fmt: skip
+    results = json.loads(out.read_text())
+    assert results[keys.KEY_DOMAIN_FID] > 0 and keys.KEY_DOMAIN_ACCURACY not in results

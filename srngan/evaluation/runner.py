@@ -95,8 +95,10 @@ class MetricRunner:
         wanted = tuple(sorted(set(metrics)))
         if wanted not in self._evaluators:
             if self._extractor is None:
+                # The domain classifier knows the data's classes, whether or not G uses them.
+                classes = self.num_classes or getattr(self.train_data, "num_classes", 0)
                 self._extractor = build_extractor(
-                    self.settings, self.num_classes, self.resolution, self.device
+                    self.settings, classes, self.resolution, self.device
                 )
             extractor, dim, logits, extractor_key = self._extractor
             s = replace(self.settings, metrics=wanted)
