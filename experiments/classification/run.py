@@ -16,7 +16,7 @@ the initial weights, identical across the four methods):
            epochs (its own schedule), added because with BatchNorm every method fits all random
            labels within the long budget.
 
-Rerun everything (about 30 minutes on one core):
+Rerun everything (about 40 minutes on one core):
 
     OMP_NUM_THREADS=1 python experiments/classification/run.py
 
