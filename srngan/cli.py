@@ -16,11 +16,14 @@ from pathlib import Path
 import lightning as L
 from jsonargparse import ArgumentError, Namespace
 from jsonargparse.typing import import_object
+from lightning.fabric.plugins import CheckpointIO
 from lightning.pytorch.cli import LightningCLI
 
 from srngan.errors import CommandError, NonFiniteError
 from srngan.training.callbacks import DEFAULT_CALLBACKS
+from srngan.training.checkpoint_io import AtomicCheckpointIO, UnreadableCheckpoint, read_checkpoint
 from srngan.training.module import GANModule
+from srngan.training.preemption import Preempted
 
 _TRAINER_DEFAULTS = {
     "default_root_dir": "runs",
@@ -64,7 +67,9 @@ class SRNGANCLI(LightningCLI):
     - the data module's ``resolution`` and ``num_classes`` fed to every network argument of the
       model (and the model itself) that takes them and leaves them unset (``null``);
     - one config section per default GAN callback (``progress``, ``checkpoint``, ``samples``,
-      ``spectra``), used when the model is a :class:`GANModule`.
+      ``spectra``, ``preemption``), used when the model is a :class:`GANModule`;
+    - checkpoints written atomically (:class:`AtomicCheckpointIO`), ``--ckpt_path last`` resolved
+      to the newest readable checkpoint, an unreadable ``--ckpt_path FILE`` a one-line error.
     """
 
     def init_parser(self, **kwargs):
@@ -93,12 +98,32 @@ class SRNGANCLI(LightningCLI):
         config = {**self._get(self.config_init, "trainer", default={}), **kwargs}
         return self._instantiate_trainer(config, [])
 
+    def _instantiate_trainer(self, config: dict, callbacks: list):
+        config = {**config, "plugins": with_atomic_checkpoints(config.get("plugins"))}
+        return super()._instantiate_trainer(config, callbacks)
+
+    def _parse_ckpt_path(self) -> None:
+        # Lightning reads an explicit checkpoint's hyperparameters here with torch.load: an
+        # unreadable file must be a one-line error, not a PyTorch traceback.
+        subcommand = self.config.get("subcommand")
+        ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
+        if ckpt_path and ckpt_path not in _SPECIAL_CKPT_PATHS and "://" not in str(ckpt_path):
+            if not Path(ckpt_path).is_file():
+                raise CommandError(
+                    f"--ckpt_path {ckpt_path}: no such file; allowed: a checkpoint file, or last "
+                    "(the newest readable checkpoint of this config's newest run)"
+                )
+            read_checkpoint(ckpt_path)  # UnreadableCheckpoint: one line, exit status 2
+        super()._parse_ckpt_path()
+
     def before_fit(self) -> None:
-        """``--ckpt_path last``: continue the newest run of this config, in its own log folder."""
+        """``--ckpt_path last``: continue the newest run of this config, in its own log folder,
+        from its newest readable checkpoint (unreadable ones are skipped with a warning)."""
         config = self.config_init.get("fit", self.config_init)
         if config.get("ckpt_path") != "last":
             return
-        found = find_last_checkpoint(self.trainer)
+        talk = self.trainer.is_global_zero
+        found = find_last_checkpoint(self.trainer, warn=talk)
         if found is None:
             raise FileNotFoundError(
                 "--ckpt_path last: no earlier run with checkpoints/last.ckpt under "
@@ -108,7 +133,24 @@ class SRNGANCLI(LightningCLI):
         if self.trainer.logger is not None and version is not None:
             self.trainer.logger._version = version  # keep logging into the resumed run's folder
         config["ckpt_path"] = str(path)
-        print(f"resuming from {path}", file=sys.stderr)
+        if talk:
+            print(f"resuming from {path}", file=sys.stderr)
+
+
+# ckpt_path values Lightning resolves itself (srngan resolves "last").
+_SPECIAL_CKPT_PATHS = ("last", "best", "hpc", "registry")
+
+
+def with_atomic_checkpoints(plugins):
+    """``trainer.plugins`` plus :class:`AtomicCheckpointIO` unless it already has a CheckpointIO
+    (a config's own plugins, e.g. a precision or cluster plugin, are kept)."""
+    if plugins is None:
+        plugins = []
+    elif not isinstance(plugins, (list, tuple)):
+        plugins = [plugins]
+    if any(isinstance(p, CheckpointIO) for p in plugins):
+        return list(plugins)
+    return [*plugins, AtomicCheckpointIO()]
 
 
 def fill_from_data(model: Namespace, data: Namespace) -> None:
@@ -134,22 +176,71 @@ def _plain(namespace: Namespace) -> dict:
     return {k: (_plain(v) if isinstance(v, Namespace) else v) for k, v in vars(namespace).items()}
 
 
-def find_last_checkpoint(trainer) -> tuple[Path, int | str | None] | None:
-    """The newest ``<save_dir>/<name>/version_*/checkpoints/last.ckpt`` and its version."""
+def find_last_checkpoint(trainer, warn: bool = True) -> tuple[Path, int | str | None] | None:
+    """The newest readable checkpoint of the newest run, and that run's logger version.
+
+    The newest run is the ``<save_dir>/<name>/version_*`` folder whose ``checkpoints/`` holds the
+    most recently written ``.ckpt``. In it, every checkpoint (``last.ckpt``, ``gstep=*.ckpt``,
+    ``emergency-gstep=*.ckpt``) is a candidate; the one furthest into training (by G-step, then
+    D-step) that loads wins. Unreadable files are skipped, each with a one-line warning; a run
+    whose checkpoints are all unreadable is a one-line error.
+    """
     logger = trainer.logger
     if logger is None:
-        candidates = [
-            (p, None) for p in Path(trainer.default_root_dir).glob("**/checkpoints/last.ckpt")
-        ]
+        folders = {
+            p.parent: None for p in Path(trainer.default_root_dir).glob("**/checkpoints/*.ckpt")
+        }
     else:
         root = Path(logger.save_dir) / (logger.name or "")
-        candidates = []
-        for p in root.glob("version_*/checkpoints/last.ckpt"):
+        folders = {}
+        for p in root.glob("version_*/checkpoints/*.ckpt"):
             tag = p.parent.parent.name.removeprefix("version_")
-            candidates.append((p, int(tag) if tag.isdigit() else tag))
-    if not candidates:
+            folders[p.parent] = int(tag) if tag.isdigit() else tag
+    if not folders:
         return None
-    return max(candidates, key=lambda c: c[0].stat().st_mtime)
+
+    def newest_write(folder: Path) -> float:
+        return max(p.stat().st_mtime for p in folder.glob("*.ckpt"))
+
+    folder = max(folders, key=newest_write)
+    path = best_readable_checkpoint(folder, warn)
+    return path, folders[folder]
+
+
+_GSTEP_IN_NAME = re.compile(r"gstep=(\d+)")
+
+
+def best_readable_checkpoint(folder: Path, warn: bool = True) -> Path:
+    """The checkpoint in ``folder`` furthest into training that loads (see
+    :func:`find_last_checkpoint`); :class:`CommandError` when none does."""
+
+    def named_g_step(p: Path) -> float:
+        match = _GSTEP_IN_NAME.search(p.name)
+        return int(match.group(1)) if match else float("inf")  # unknown: always look inside
+
+    last = folder / "last.ckpt"
+    others = sorted((p for p in folder.glob("*.ckpt") if p != last), key=named_g_step, reverse=True)
+    best, best_key, skipped = None, None, []
+    for p in ([last] if last.is_file() else []) + others:
+        if best_key is not None and named_g_step(p) < best_key[0]:
+            break  # sorted by G-step: nothing further can be newer
+        try:
+            raw = read_checkpoint(p)
+        except UnreadableCheckpoint as err:
+            skipped.append(p)
+            if warn:
+                print(f"srngan: warning: skipping {err}", file=sys.stderr)
+            continue
+        state = raw.get("srngan", {})
+        key = (state.get("g_step", 0), state.get("d_steps_since_g", 0), raw.get("global_step", 0))
+        if best_key is None or key > best_key:  # ties: last.ckpt, read first, stays
+            best, best_key = p, key
+    if best is None:
+        raise CommandError(
+            f"--ckpt_path last: no readable checkpoint in {folder} "
+            f"({len(skipped)} unreadable: {', '.join(p.name for p in skipped)})"
+        )
+    return best
 
 
 def _build_cli(args: Sequence[str] | None, run: bool) -> SRNGANCLI:
@@ -194,12 +285,24 @@ def main(argv: Sequence[str] | None = None) -> None:
             importlib.import_module(f"srngan.commands.{argv[0]}").main(argv[1:])
         else:
             _build_cli(None if from_sys else argv, run=True)
+    except Preempted as stop:
+        # Stopped on a signal after checkpointing: one line, a status the job script can test.
+        if _is_rank_zero():
+            print(stop.message(), file=sys.stderr)
+        sys.exit(stop.code)
     except (ValueError, FileNotFoundError, CommandError, NonFiniteError, ArgumentError) as err:
         # Bad input is a one-line message, not a traceback; SRNGAN_DEBUG=1 shows the traceback.
         if os.environ.get("SRNGAN_DEBUG"):
             raise
         print(f"srngan: error: {one_line_message(err)}", file=sys.stderr)
         sys.exit(2)
+
+
+def _is_rank_zero() -> bool:
+    for key in ("RANK", "SLURM_PROCID", "LOCAL_RANK"):
+        if key in os.environ:
+            return os.environ[key] == "0"
+    return True
 
 
 # What a subclass-typed argument accepts, for error messages.

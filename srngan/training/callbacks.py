@@ -1,8 +1,9 @@
 """The default training callbacks, each with its own config section: progress bar, checkpoints,
-sample grid, spectra. They act on the G-step signal (:mod:`srngan.training.gstep`)."""
+sample grid, spectra, preemption. They act on the G-step signal (:mod:`srngan.training.gstep`)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from srngan.nn import spectral_norm_value, stable_rank
 from srngan.nn._matrix import output_dim
 from srngan.nn.modes import eval_mode
 from srngan.training.gstep import GStepCallback, every, run_dir
+from srngan.training.preemption import PreemptionHandler
 
 
 class GStepProgressBar(TQDMProgressBar, GStepCallback):
@@ -57,8 +59,14 @@ class GStepProgressBar(TQDMProgressBar, GStepCallback):
 class GStepCheckpoint(ModelCheckpoint, GStepCallback):
     """``last.ckpt`` and ``gstep=NNNNNNN.ckpt`` every ``every_n_g_steps`` G-steps, and at the end.
 
+    Every save writes both files (atomically, through
+    :class:`~srngan.training.checkpoint_io.AtomicCheckpointIO` under ``srngan fit``), so
+    ``last.ckpt`` is never the only copy of the newest state. An unexpected exception during
+    training (out of memory, a bug in a network) first writes ``emergency-gstep=NNNNNNN.ckpt``
+    with the state at the crash, when its weights are finite and it holds work not yet saved.
+
     Args:
-        every_n_g_steps: interval in G-steps (0: only ``last.ckpt`` at the end).
+        every_n_g_steps: interval in G-steps (0: only at the end).
         dirpath: folder; ``None`` is ``checkpoints/`` in the run folder.
     """
 
@@ -72,30 +80,95 @@ class GStepCheckpoint(ModelCheckpoint, GStepCallback):
             every_n_epochs=0,
         )
         self.every_n_g_steps = every_n_g_steps
+        self._saved_progress: int | None = None  # module.total_d_steps() of the newest file
 
     def _monitor_candidates(self, trainer: L.Trainer) -> dict[str, Any]:
         candidates = super()._monitor_candidates(trainer)
         candidates["g_step"] = torch.tensor(trainer.lightning_module.g_step)
         return candidates
 
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # A resumed run's starting state is already on disk.
+        self._saved_progress = _progress(pl_module)
+
     def on_g_step_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         if every(module.g_step, self.every_n_g_steps):
-            self._save_now(trainer)
+            self.save_now(trainer)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        # The final state is always kept as last.ckpt, wherever the interval fell.
-        if not self._should_skip_saving_checkpoint(trainer):
-            _check_finite_weights(pl_module)
-            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        # The final state is always kept, wherever the interval fell.
+        self.save_now(trainer)
 
-    def _save_now(self, trainer: L.Trainer) -> None:
+    def save_now(self, trainer: L.Trainer) -> Path | None:
+        """Write ``gstep=NNNNNNN.ckpt`` and ``last.ckpt`` now (once per state); the G-step file.
+
+        Called on every rank (rank 0 writes). Raises :class:`NonFiniteError` instead of saving a
+        diverged state.
+        """
+        module = trainer.lightning_module
+        if self._saved_progress == _progress(module) and self.best_model_path:
+            return Path(self.best_model_path)  # this very state is on disk already
         if self._should_skip_saving_checkpoint(trainer):
-            return
+            return None
         # A diverged state must never replace a good checkpoint.
-        _check_finite_weights(trainer.lightning_module)
+        _check_finite_weights(module)
         candidates = self._monitor_candidates(trainer)
         self._save_topk_checkpoint(trainer, candidates)
         self._save_last_checkpoint(trainer, candidates)
+        self._saved_progress = _progress(module)
+        return Path(self.best_model_path)
+
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
+        """Emergency checkpoint of a crashed run (see the class docstring)."""
+        from srngan.training.preemption import Preempted
+
+        if isinstance(exception, (Preempted, NonFiniteError)) or not _is_training(trainer):
+            return  # already saved / never save a diverged state / nothing trained yet
+        if self._saved_progress is None or _progress(pl_module) == self._saved_progress:
+            return  # nothing new since the newest checkpoint
+        if not _weights_finite(pl_module):
+            print(
+                f"srngan: not saving the crashed state at G-step {pl_module.g_step}: "
+                "non-finite weights; the last good checkpoint is kept",
+                file=sys.stderr,
+            )
+            return
+        name = f"emergency-gstep={pl_module.g_step:07d}"
+        if trainer.world_size > 1:
+            name += f"-rank{trainer.global_rank}"
+        path = Path(self.dirpath or run_dir(trainer) / "checkpoints") / f"{name}.ckpt"
+        try:
+            # Written by the rank that crashed, without the barrier of trainer.save_checkpoint:
+            # other ranks may be stuck in a collective.
+            state = trainer._checkpoint_connector.dump_checkpoint(weights_only=False)
+            trainer.strategy.checkpoint_io.save_checkpoint(state, path)
+        except Exception as err:  # the original error is what matters
+            print(f"srngan: could not write an emergency checkpoint: {err}", file=sys.stderr)
+            return
+        print(
+            f"srngan: crashed during G-step {pl_module.g_step + 1}; emergency checkpoint {path} "
+            "written (resume with --ckpt_path last once fixed); the error follows",
+            file=sys.stderr,
+        )
+
+
+def _progress(module: L.LightningModule) -> int:
+    total = getattr(module, "total_d_steps", None)
+    return total() if callable(total) else int(module.global_step)
+
+
+def _is_training(trainer: L.Trainer) -> bool:
+    from lightning.pytorch.trainer.states import RunningStage
+
+    return trainer.state.stage == RunningStage.TRAINING
+
+
+def _weights_finite(module: L.LightningModule) -> bool:
+    return all(
+        bool(torch.isfinite(t).all()) for t in module.state_dict().values() if t.is_floating_point()
+    )
 
 
 def _check_finite_weights(module: L.LightningModule) -> None:
@@ -208,4 +281,5 @@ DEFAULT_CALLBACKS = {
     "checkpoint": GStepCheckpoint,
     "samples": SampleGrid,
     "spectra": SpectralMonitor,
+    "preemption": PreemptionHandler,
 }

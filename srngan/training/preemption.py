@@ -1,0 +1,123 @@
+"""Stop cleanly on SIGTERM / SIGUSR1: finish the G-step, checkpoint it, exit with status 3.
+
+Schedulers (SLURM, Kubernetes, cloud spot instances) send SIGTERM, or a chosen signal such as
+SIGUSR1 (``sbatch --signal``), some time before they take the machine away. The handler installed
+here only records the signal; at the end of the current G-step every rank agrees (one all-reduce
+per G-step under DDP, so all ranks stop at the same G-step), the checkpoint callback writes
+``gstep=NNNNNNN.ckpt`` and ``last.ckpt`` at that G-step (rank 0 writes), and :class:`Preempted`
+ends the run. ``srngan fit`` prints one line and exits with :data:`EXIT_PREEMPTED`;
+``--ckpt_path last`` then continues bitwise as from any checkpoint.
+
+For the listed signals these handlers replace Lightning's own (its SIGTERM handler stops without
+a checkpoint; its SLURM auto-requeue SIGUSR1 handler writes an ``hpc_ckpt`` and requeues): with
+srngan, requeueing is the job script's decision (see the README's SLURM example).
+"""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+
+from srngan.training.gstep import GStepCallback
+
+EXIT_PREEMPTED = 3
+"""Exit status of ``srngan fit`` stopped by a signal after writing its checkpoint."""
+
+
+class Preempted(SystemExit):
+    """The run stopped on a signal after checkpointing G-step ``g_step`` (a ``SystemExit``, so a
+    plain ``trainer.fit`` ends the process with :data:`EXIT_PREEMPTED` too)."""
+
+    def __init__(self, signal_name: str, g_step: int, checkpoint: Path | None) -> None:
+        super().__init__(EXIT_PREEMPTED)
+        self.signal_name = signal_name
+        self.g_step = g_step
+        self.checkpoint = checkpoint
+
+    def message(self) -> str:
+        """The one line ``srngan fit`` prints."""
+        saved = (
+            f"checkpoint {self.checkpoint} written; resume with --ckpt_path last"
+            if self.checkpoint is not None
+            else "no checkpoint callback, nothing saved"
+        )
+        return f"srngan: {self.signal_name}: stopped after G-step {self.g_step}, {saved}"
+
+
+def _signal_number(name: str | int) -> signal.Signals:
+    if isinstance(name, int) and not isinstance(name, bool):
+        try:
+            return signal.Signals(name)
+        except ValueError:
+            pass
+    elif isinstance(name, str):
+        key = name.strip().upper()
+        key = key if key.startswith("SIG") else f"SIG{key}"
+        if key in signal.Signals.__members__ and key not in ("SIGKILL", "SIGSTOP"):
+            return signal.Signals[key]
+    allowed = ", ".join(
+        sorted(s for s in signal.Signals.__members__ if s not in ("SIGKILL", "SIGSTOP"))
+    )
+    raise ValueError(f"preemption.signals: unknown signal {name!r}; allowed: {allowed}")
+
+
+class PreemptionHandler(GStepCallback):
+    """On one of ``signals``: finish the G-step, checkpoint it on every rank's agreement, stop.
+
+    Args:
+        signals: signal names (``SIGTERM``, ``SIGUSR1``, ``SIGINT``...) that stop the run this way;
+            ``[]`` leaves signal handling to Lightning.
+    """
+
+    def __init__(self, signals: list[str] | None = None) -> None:
+        names = ["SIGTERM", "SIGUSR1"] if signals is None else list(signals)
+        self.signals = [_signal_number(s) for s in names]
+        self.received: signal.Signals | None = None
+        self._previous: dict[signal.Signals, Any] = {}
+
+    # Installed at train start: Lightning registers its own SIGTERM handler just before it.
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.received = None
+        for signum in self.signals:
+            try:
+                self._previous[signum] = signal.signal(signum, self._handle)
+            except ValueError:  # not the main thread (e.g. a notebook's worker): nothing to do
+                return
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        # Only a flag: the G-step in progress finishes, the checkpoint is written at its end.
+        if self.received is None:
+            self.received = signal.Signals(signum)
+
+    def on_g_step_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if not self.signals:
+            return
+        # Any rank's signal stops every rank at this same G-step (one all-reduce per G-step).
+        stop = trainer.strategy.reduce_boolean_decision(self.received is not None, all=False)
+        if not stop:
+            return
+        checkpoint = None
+        for callback in trainer.checkpoint_callbacks:
+            if hasattr(callback, "save_now"):
+                checkpoint = callback.save_now(trainer) or checkpoint
+        name = self.received.name if self.received is not None else "signal on another rank"
+        raise Preempted(name, module.g_step, checkpoint)
+
+    def _restore(self) -> None:
+        for signum, handler in self._previous.items():
+            try:
+                signal.signal(signum, handler)
+            except (ValueError, TypeError):
+                pass
+        self._previous = {}
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._restore()
+
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
+        self._restore()
