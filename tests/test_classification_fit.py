@@ -24,8 +24,10 @@ SMALL = REPO / "configs" / "classify" / "procedural_small_cnn.yaml"
 
 
 def run_cli(*args: str, run: bool = True) -> LightningCLI:
-    """``srngan fit *args`` for classification. The one place to switch to
-    ``srngan.cli.main(["fit", *args])`` once srngan fit runs in subclass mode."""
+    """``srngan fit *args`` as a plain subclass-mode LightningCLI whose model, data module and
+    trainer the tests can inspect (``srngan.cli.main`` returns nothing). The one place to switch
+    to ``srngan.cli``; the real command is run by ``test_srngan_fit_trains_a_classification_config``
+    and ``test_every_config_instantiates``."""
     return LightningCLI(
         L.LightningModule, L.LightningDataModule, subclass_mode_model=True,
         subclass_mode_data=True, args=(["fit", *args] if run else list(args)), run=run,
@@ -162,14 +164,16 @@ NETWORK_CLASS = {
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
 def test_every_config_instantiates(config):
-    """Model and data module of every config are built (no download, no data loaded)."""
-    cli = run_cli("--config", str(config), run=False)
-    assert isinstance(cli.model, ClassifierModule)
-    assert isinstance(cli.datamodule, ClassificationDataModule)
+    """``srngan fit`` builds every config's model and data module (no download, no data loaded)."""
+    from srngan.cli import instantiate
+
+    model, data = instantiate("--config", str(config))
+    assert isinstance(model, ClassifierModule)
+    assert isinstance(data, ClassificationDataModule)
     if config.stem.startswith("cifar"):
         arch = config.stem.split("_", 1)[1].rsplit("_", 1)[0]
-        assert type(cli.model.network).__name__ == NETWORK_CLASS[arch]
-        assert cli.datamodule.num_classes == cli.model.network.fc.out_features
+        assert type(model.network).__name__ == NETWORK_CLASS[arch]
+        assert data.num_classes == model.network.fc.out_features
 
 
 def test_small_config_learns_the_shapes(tmp_path):
@@ -240,3 +244,14 @@ def test_measures_command_errors_are_one_line(tmp_path):
     with pytest.raises(CommandError, match="unreadable"):
         measures_main(["--ckpt", str(broken), "--out", str(tmp_path / "o")])
     assert not (tmp_path / "o").exists()
+
+
+def test_srngan_fit_trains_a_classification_config(tmp_path):
+    """The real ``srngan fit`` (srngan.cli) runs the classification config end to end."""
+    from srngan.cli import main
+
+    main(["fit", *TINY, "--trainer.default_root_dir", str(tmp_path),
+          "--trainer.logger.init_args.save_dir", str(tmp_path)])  # fmt: skip
+    (run_dir,) = sorted(tmp_path.glob("*/version_*"))
+    assert list((run_dir / "checkpoints").glob("*.ckpt"))
+    assert len(_scalars(run_dir)["test/acc"]) == 2
