@@ -230,8 +230,8 @@ def test_measures_command_writes_histograms_and_percentiles(tmp_path):
 
 
 def test_measures_command_errors_are_one_line(tmp_path):
-    from srngan.commands.common import CommandError
     from srngan.commands.measures import main as measures_main
+    from srngan.errors import CommandError
 
     with pytest.raises(CommandError, match="not found"):
         measures_main(["--ckpt", str(tmp_path / "missing.ckpt"), "--out", str(tmp_path / "o")])

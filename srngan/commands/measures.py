@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from srngan.commands.common import CommandError, atomic_output, command_parser, pick_device
+from srngan.commands.common import atomic_output, command_parser, pick_device
+from srngan.errors import CommandError
 
 DESCRIPTION = """Sample-complexity measures of a classifier checkpoint from `srngan fit`.
 
