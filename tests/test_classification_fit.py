@@ -255,3 +255,17 @@ def test_srngan_fit_trains_a_classification_config(tmp_path):
     (run_dir,) = sorted(tmp_path.glob("*/version_*"))
     assert list((run_dir / "checkpoints").glob("*.ckpt"))
     assert len(_scalars(run_dir)["test/acc"]) == 2
+
+
+def test_measures_through_the_srngan_dispatcher(tmp_path, monkeypatch, capsys):
+    import srngan.cli
+
+    # Until "measures" is in srngan.cli._TOOLS (then this patch is a no-op).
+    monkeypatch.setattr(srngan.cli, "_TOOLS", (*srngan.cli._TOOLS, "measures"))
+    with pytest.raises(SystemExit) as exit_info:
+        srngan.cli.main(
+            ["measures", "--ckpt", str(tmp_path / "none.ckpt"), "--out", str(tmp_path / "o")]
+        )
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "checkpoint" in err and "not found" in err
