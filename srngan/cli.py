@@ -44,17 +44,19 @@ _TRAINER_DEFAULTS = {
 _USAGE = """usage: srngan <command> [options]
 
 commands:
-  fit        train a GAN from a YAML config (LightningCLI): srngan fit --config configs/quickstart.yaml
+  fit        train from a YAML config (LightningCLI): srngan fit --config configs/quickstart.yaml
+             (GANs, or classifiers: srngan fit --config configs/classify/procedural_small_cnn.yaml)
   sample     checkpoint -> PNG folder, .npz or grid:   srngan sample --ckpt CKPT --num-samples N --out PATH
   evaluate   IS / FID / KID / Intra-FID / ND / eLhist: srngan evaluate --ckpt CKPT --metrics is,fid
   export     standalone generator (torch.export):    srngan export --ckpt CKPT --out G.pt
+  measures   classifier Spec-Fro/Spec-L1/Jac-Norm:  srngan measures --ckpt CKPT --out DIR
   (fit --print_config prints the resolved config)
 
 `srngan <command> --help` describes each command's options.
 """
 
 
-_TOOLS = ("sample", "evaluate", "export")
+_TOOLS = ("sample", "evaluate", "export", "measures")
 
 
 # What the data module tells the networks, when their config leaves these arguments unset.
