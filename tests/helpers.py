@@ -46,3 +46,45 @@ class LinearD(torch.nn.Module):
 
     def forward(self, x, y=None):
         return x.flatten(1) @ self.w
+
+
+class SendSignal(GStepCallback):
+    """Sends ``signal`` to this process after G-step ``at_g_step`` (on ``rank`` only, if given),
+    as a scheduler would: the preemption handler sees it at this G-step's end."""
+
+    def __init__(
+        self, at_g_step: int = 2, signal: str = "SIGUSR1", rank: int | None = None
+    ) -> None:
+        self.at_g_step = at_g_step
+        self.signal = signal
+        self.rank = rank
+
+    def on_g_step_end(self, trainer, module) -> None:
+        import os
+        import signal
+
+        if module.g_step == self.at_g_step and self.rank in (None, trainer.global_rank):
+            os.kill(os.getpid(), signal.Signals[self.signal])
+
+
+class RaiseAt(GStepCallback):
+    """Raises ``RuntimeError`` after G-step ``at_g_step``: a bug in user code mid-run."""
+
+    def __init__(self, at_g_step: int = 3) -> None:
+        self.at_g_step = at_g_step
+
+    def on_g_step_end(self, trainer, module) -> None:
+        if module.g_step == self.at_g_step:
+            raise RuntimeError(f"boom at G-step {self.at_g_step}")
+
+
+class SlowGSteps(GStepCallback):
+    """Sleeps ``seconds`` after each G-step, so a test can signal a subprocess mid-run."""
+
+    def __init__(self, seconds: float = 0.05) -> None:
+        self.seconds = seconds
+
+    def on_g_step_end(self, trainer, module) -> None:
+        import time
+
+        time.sleep(self.seconds)

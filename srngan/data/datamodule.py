@@ -25,7 +25,9 @@ class GANDataModule(L.LightningDataModule):
 
     Args:
         dataset: ``procedural`` (no download; coloured shapes), ``cifar10``, ``cifar100``,
-            ``celeba`` (64 x 64) or ``imagefolder`` (``root/<class>/<image>``).
+            ``celeba`` (64 x 64) or ``imagefolder`` (``root/<class>/<image>``, any image sizes
+            and modes; a single class folder trains unconditionally; every image is decoded
+            once in ``setup``, before training, and unreadable ones are a one-line error).
         root: where datasets live (or the image folder itself).
         batch_size: real images per discriminator step.
         num_workers: DataLoader worker processes.

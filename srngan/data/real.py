@@ -6,11 +6,15 @@ Nothing here downloads unless asked to; a dataset that is missing gives a one-li
 
 from __future__ import annotations
 
+import os
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal, get_args
 
 from torch.utils.data import Dataset
 from torchvision import datasets, transforms
+from torchvision.datasets.folder import IMG_EXTENSIONS, default_loader
 
 DatasetName = Literal["procedural", "cifar10", "cifar100", "celeba", "imagefolder"]
 DATASETS: tuple[str, ...] = get_args(DatasetName)
@@ -143,14 +147,90 @@ def load_real_dataset(
             raise DatasetNotFoundError(
                 f"image folder {folder} not found; pass --data.root DIR with one sub-folder of images per class"
             )
-        return datasets.ImageFolder(str(folder), transform=image_transform(resolution))
+        return checked_image_folder(folder, resolution)
     raise ValueError(f"{name!r} is not a real dataset")
 
 
+class BadImageFolderError(ValueError):
+    """An image folder that cannot train: no class folders, an empty class, unreadable images."""
+
+
+# Files listed by name in an error before "... and N more".
+_LIST_AT_MOST = 10
+
+
+def _listing(items: list[str]) -> str:
+    shown = ", ".join(items[:_LIST_AT_MOST])
+    more = len(items) - _LIST_AT_MOST
+    return shown + (f" ... and {more} more" if more > 0 else "")
+
+
+def checked_image_folder(folder: Path, resolution: int) -> datasets.ImageFolder:
+    """``root/<class>/<image>`` as an ImageFolder whose every image is known to load.
+
+    Every image is decoded once here, before training, with the loader training uses (in
+    threads: decoding releases the GIL), so a truncated or unreadable file is a one-line
+    :class:`BadImageFolderError` naming it, never a crash hours into a run. Images of any size
+    and mode (grayscale, RGBA, palette, CMYK, 16-bit) are converted to RGB and resized.
+    """
+    classes = sorted(e.name for e in os.scandir(folder) if e.is_dir())
+    if not classes:
+        loose = [p for p in folder.iterdir() if p.suffix.lower() in IMG_EXTENSIONS]
+        hint = (
+            f"its {len(loose)} images lie directly in it: move them into {folder}/<class>/ "
+            "(one sub-folder trains unconditionally)"
+            if loose
+            else f"expected {folder}/<class>/<image> with extensions {', '.join(IMG_EXTENSIONS)}"
+        )
+        raise BadImageFolderError(f"image folder {folder} has no class sub-folders; {hint}")
+    dataset = datasets.ImageFolder(
+        str(folder), transform=image_transform(resolution), allow_empty=True
+    )
+    counts = Counter(dataset.targets)
+    empty = [c for i, c in enumerate(dataset.classes) if counts[i] == 0]
+    if len(empty) == len(dataset.classes):
+        raise BadImageFolderError(
+            f"image folder {folder} has no images (extensions {', '.join(IMG_EXTENSIONS)}) in its "
+            f"class folders {_listing(empty)}"
+        )
+    if empty:
+        raise BadImageFolderError(
+            f"image folder {folder}: class folder(s) with no images: {_listing(empty)}; add "
+            "images or remove the folder(s) (each class folder is a class of a conditional GAN)"
+        )
+    bad = find_unreadable_images([path for path, _ in dataset.samples], dataset.loader)
+    if bad:
+        named = [f"{Path(path).relative_to(folder)} ({reason})" for path, reason in bad]
+        raise BadImageFolderError(
+            f"{len(bad)} unreadable image(s) in {folder}: {_listing(named)}; remove or replace "
+            "them (each image is checked before training)"
+        )
+    return dataset
+
+
+def find_unreadable_images(paths: list[str], loader=default_loader) -> list[tuple[str, str]]:
+    """``(path, reason)`` for each image that ``loader`` cannot fully decode, in ``paths`` order."""
+
+    def check(path: str) -> str | None:
+        try:
+            image = loader(path)
+            image.load()
+        except Exception as err:  # any failure here would be a crash mid-run
+            return " ".join(str(err).split()) or type(err).__name__
+        return None
+
+    workers = min(8, os.cpu_count() or 1)
+    with ThreadPoolExecutor(workers) as pool:
+        reasons = list(pool.map(check, paths, chunksize=64))
+    return [(p, r) for p, r in zip(paths, reasons) if r is not None]
+
+
 def imagefolder_num_classes(root: str | Path) -> int:
-    """Number of class sub-folders of an ImageFolder root (0 when it does not exist yet)."""
+    """Classes to condition on in an ImageFolder root: its class sub-folders, or 0 when it has a
+    single one (nothing to condition on: unconditional) or does not exist yet."""
     root = Path(root).expanduser()
     folder = root / "train" if (root / "train").is_dir() else root
     if not folder.is_dir():
         return 0
-    return sum(1 for p in folder.iterdir() if p.is_dir())
+    count = sum(1 for p in folder.iterdir() if p.is_dir())
+    return count if count > 1 else 0

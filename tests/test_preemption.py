@@ -1,0 +1,165 @@
+"""Preemption: a signal finishes the G-step, checkpoints it, exits with status 3; resume is exact."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from conftest import REPO, TINY
+from test_robustness import _assert_same_state, _ckpt
+
+from srngan.training.preemption import EXIT_PREEMPTED
+
+
+def _callbacks_config(path, *callbacks):
+    """A config file whose trainer.callbacks are ``(class_path, init_args)`` pairs."""
+    lines = ["trainer:", "  callbacks:"]
+    for class_path, init_args in callbacks:
+        lines.append(f"    - class_path: {class_path}")
+        if init_args:
+            lines.append(f"      init_args: {init_args}")
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def _env():
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO / "tests"), os.environ.get("PYTHONPATH", "")]),
+    }
+
+
+def _only(pattern, folder):
+    found = sorted(folder.glob(pattern))
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_sigterm_mid_run_checkpoints_the_g_step_and_resume_is_bitwise(tmp_path, tiny_fit):
+    """A real ``srngan fit`` process gets SIGTERM from outside while training."""
+    slow = _callbacks_config(tmp_path / "slow.yaml", ("helpers.SlowGSteps", "{seconds: 0.1}"))
+    long = ["--model.max_g_steps", "500", "--checkpoint.every_n_g_steps", "2"]
+    args = ["fit", *TINY, *long, "--config", slow,
+            "--trainer.logger.init_args.save_dir", str(tmp_path / "killed"),
+            "--trainer.default_root_dir", str(tmp_path / "killed")]  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-m", "srngan.cli", *args], cwd=tmp_path, env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.glob("killed/*/version_*/checkpoints/gstep=0000002.ckpt")):
+            assert proc.poll() is None, proc.communicate()[1][-3000:]
+            assert time.monotonic() < deadline, "no checkpoint within 120 s"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == EXIT_PREEMPTED, err[-3000:]
+    assert "Traceback" not in err
+    message = err.strip().splitlines()[-1]
+    assert message.startswith("srngan: SIGTERM: stopped after G-step "), message
+    g_step = int(message.removeprefix("srngan: SIGTERM: stopped after G-step ").split(",")[0])
+    assert 2 <= g_step < 500
+    run = next(tmp_path.glob("killed/*/version_*"))
+    name = f"gstep={g_step:07d}.ckpt"
+    assert (
+        f"checkpoint {run / 'checkpoints' / name} written; resume with --ckpt_path last" in message
+    )
+    assert _ckpt(run)["srngan"]["g_step"] == g_step  # last.ckpt: the same G-step
+    assert torch.load(run / "checkpoints" / name, weights_only=False)["srngan"]["g_step"] == g_step
+    assert not list(run.glob("checkpoints/.*.tmp"))  # no temporary file left behind
+
+    # Resumed for two more G-steps it equals an uninterrupted run (same LR horizon: 500).
+    stop = ["--trainer.max_steps", str((g_step + 2) * 3)]  # (n_dis + 1) optimizer steps per G-step
+    resume = ["fit", *TINY, *long, *stop, "--ckpt_path", "last",
+              "--trainer.logger.init_args.save_dir", str(tmp_path / "killed"),
+              "--trainer.default_root_dir", str(tmp_path / "killed")]  # fmt: skip
+    from srngan.cli import main
+
+    main(resume)
+    assert _ckpt(run)["srngan"]["g_step"] == g_step + 2
+    full = tiny_fit(tmp_path / "full", *long, *stop)
+    _assert_same_state(_ckpt(full), _ckpt(run))
+
+
+def test_sigusr1_stops_at_that_g_step_in_process(tmp_path, tiny_fit, capsys):
+    cfg = _callbacks_config(tmp_path / "usr1.yaml", ("helpers.SendSignal", "{at_g_step: 3}"))
+    before = signal.getsignal(signal.SIGUSR1)
+    with pytest.raises(SystemExit) as stop:
+        tiny_fit(tmp_path, "--model.max_g_steps", "8", "--config", cfg)
+    assert stop.value.code == EXIT_PREEMPTED
+    assert "srngan: SIGUSR1: stopped after G-step 3, checkpoint" in capsys.readouterr().err
+    run = next(tmp_path.glob("*/version_*"))
+    assert _ckpt(run)["srngan"]["g_step"] == 3
+    # The checkpoint interval (2) and the signal both wrote their G-steps; nothing after 3.
+    assert sorted(p.name for p in (run / "checkpoints").glob("gstep=*")) == [
+        "gstep=0000002.ckpt",
+        "gstep=0000003.ckpt",
+    ]
+    # The handler is put back after the run: SIGUSR1 is not intercepted outside training.
+    assert signal.getsignal(signal.SIGUSR1) == before
+
+
+def test_srngan_handler_replaces_lightning_slurm_auto_requeue(tmp_path, tiny_fit, monkeypatch):
+    """Under a SLURM environment with Lightning's auto-requeue, SIGUSR1 still means: srngan
+    checkpoint at the G-step, status 3; no hpc checkpoint, no scontrol call. Also: a config's own
+    plugins keep the atomic checkpoint IO."""
+    for key, value in dict(SLURM_NTASKS="1", SLURM_JOB_NAME="t", SLURM_JOB_ID="7", SLURM_PROCID="0",
+                           SLURM_LOCALID="0", SLURM_NODEID="0", SLURM_NODELIST="localhost").items():  # fmt: skip
+        monkeypatch.setenv(key, value)
+    cfg = _callbacks_config(tmp_path / "usr1.yaml", ("helpers.SendSignal", "{at_g_step: 2}"))
+    slurm = "lightning.pytorch.plugins.environments.SLURMEnvironment"
+    with pytest.raises(SystemExit) as stop:
+        tiny_fit(tmp_path, "--model.max_g_steps", "6", "--config", cfg,
+                 "--trainer.plugins", slurm)  # fmt: skip
+    assert stop.value.code == EXIT_PREEMPTED
+    run = next(tmp_path.glob("*/version_*"))
+    assert _ckpt(run)["srngan"]["g_step"] == 2
+    assert not list(tmp_path.rglob("hpc_ckpt*"))
+
+
+def test_with_atomic_checkpoints_keeps_a_configs_plugins():
+    from lightning.fabric.plugins import TorchCheckpointIO
+    from lightning.pytorch.plugins.environments import LightningEnvironment
+
+    from srngan.cli import with_atomic_checkpoints
+    from srngan.training.checkpoint_io import AtomicCheckpointIO
+
+    env = LightningEnvironment()
+    assert [type(p) for p in with_atomic_checkpoints(None)] == [AtomicCheckpointIO]
+    assert with_atomic_checkpoints(env)[0] is env
+    assert isinstance(with_atomic_checkpoints([env])[1], AtomicCheckpointIO)
+    own = TorchCheckpointIO()
+    assert with_atomic_checkpoints([env, own]) == [env, own]  # the config's own IO wins
+
+
+def test_unknown_signal_is_one_line(tmp_path, tiny_fit, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        tiny_fit(tmp_path, "--preemption.signals", "[SIGTERM, SIGBOGUS]")
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    lines = [x for x in err.splitlines() if x.startswith("srngan: error:")]
+    assert len(lines) == 1 and "preemption.signals: unknown signal 'SIGBOGUS'; allowed:" in lines[0]
+    assert "SIGUSR1" in lines[0] and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_ddp_signal_on_one_rank_stops_every_rank_at_the_same_g_step(tmp_path):
+    cfg = _callbacks_config(
+        tmp_path / "usr1.yaml", ("helpers.SendSignal", "{at_g_step: 3, rank: 1}")
+    )
+    args = ["fit", *TINY, "--model.max_g_steps", "8", "--config", cfg,
+            "--trainer.logger.init_args.save_dir", str(tmp_path), "--trainer.default_root_dir",
+            str(tmp_path), "--trainer.strategy", "ddp", "--trainer.devices", "2",
+            "--trainer.accelerator", "cpu"]  # fmt: skip
+    result = subprocess.run([sys.executable, "-m", "srngan.cli", *args], cwd=tmp_path, env=_env(),
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.returncode == EXIT_PREEMPTED, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    messages = [x for x in result.stderr.splitlines() if x.startswith("srngan: ")]
+    assert len(messages) == 1 and "stopped after G-step 3" in messages[0], messages
+    run = next(tmp_path.glob("*/version_*"))
+    assert _ckpt(run)["srngan"]["g_step"] == 3
