@@ -113,13 +113,14 @@ def test_train_accuracy_criterion_reports_that_epochs_test_accuracy(tmp_path):
     assert json.loads((run_dir / "criterion.json").read_text())["epoch"] == 0
 
 
-def test_unmet_criterion_records_nothing_and_trains_to_max_epochs():
+def test_unmet_criterion_records_nothing_and_trains_to_max_epochs(tmp_path):
     module = ClassifierModule(SmallCNN(num_classes=10, width=2), lr=1e-4)
     data = ClassificationDataModule(procedural_images=32, procedural_test_images=16, batch_size=16,
                                     num_workers=0)  # fmt: skip
     stop = TrainAccuracyStop(threshold=1.0)
     trainer = L.Trainer(max_epochs=2, logger=False, enable_checkpointing=False, callbacks=[stop],
-                        enable_progress_bar=False, enable_model_summary=False)  # fmt: skip
+                        enable_progress_bar=False, enable_model_summary=False,
+                        default_root_dir=tmp_path)  # fmt: skip
     trainer.fit(module, datamodule=data)
     assert stop.result is None and trainer.current_epoch == 2
 
