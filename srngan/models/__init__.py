@@ -1,9 +1,10 @@
-"""SN-GAN ResNet generator and discriminator (pure torch)."""
+"""SN-GAN ResNet generator and discriminator, and small fast CPU networks (pure torch)."""
 
 from srngan.models.architectures import ARCHITECTURES, RESOLUTIONS, Resolution, architecture_for
 from srngan.models.blocks import ConditionalBatchNorm2d
 from srngan.models.discriminator import ResNetDiscriminator
 from srngan.models.generator import ResNetGenerator
+from srngan.models.small import SmallDiscriminator, SmallGenerator
 
 __all__ = [
     "ARCHITECTURES",
@@ -12,5 +13,7 @@ __all__ = [
     "ResNetDiscriminator",
     "ResNetGenerator",
     "Resolution",
+    "SmallDiscriminator",
+    "SmallGenerator",
     "architecture_for",
 ]

@@ -1,0 +1,168 @@
+"""Equal-G-step comparison of quickstart candidates: class control vs. G-steps and time.
+
+Each candidate is a config plus ``srngan fit`` overrides. A run trains with the real
+``GANModule`` (no logger, no checkpoints), evaluates the class accuracy of class-conditional
+EMA samples with the domain classifier (``srngan.metrics.domain``) every ``--eval-every``
+G-steps, and appends one JSON line to ``results.jsonl`` (per-class accuracy included).
+
+    OMP_NUM_THREADS=1 python experiments/quickstart/compare.py old_default --steps 1000
+    python experiments/quickstart/compare.py --table         # the table of all results
+
+Timing: training seconds only (evaluation excluded), with the thread count recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+OLD = str(HERE / "old_quickstart.yaml")  # the quickstart before issue 11
+NEW = str(REPO / "configs" / "quickstart.yaml")
+
+GLYPHS = ["--data.dataset", "imagefolder", "--data.root", "/tmp/glyphs"]
+
+CANDIDATES: dict[str, tuple[str, list[str]]] = {
+    # The old quickstart (ResNets, base 64) and single changes to it.
+    "old_default": (OLD, []),
+    "old_sn": (OLD, ["--model.regularizer", "SpectralNorm"]),
+    "old_noreg": (OLD, ["--model.regularizer", "null"]),
+    # The new quickstart (small nets, base 16) and single changes to it.
+    "quickstart": (NEW, []),
+    "qs_no_d_input_cond": (NEW, ["--model.discriminator.input_conditioning", "false"]),
+    "qs_no_g_embed": (NEW, ["--model.generator.embed_dim", "0"]),
+    "qs_no_g_cbn": (NEW, ["--model.generator.conditional_bn", "false"]),
+    "qs_old_cond": (NEW, ["--model.discriminator.input_conditioning", "false",
+                          "--model.generator.embed_dim", "0"]),
+    "qs_sn": (NEW, ["--model.regularizer", "SpectralNorm"]),
+    "qs_srn30": (NEW, ["--model.regularizer.rank_ratio", "0.3"]),
+    "qs_noreg": (NEW, ["--model.regularizer", "null"]),
+    "qs_ns": (NEW, ["--model.loss", "NonSaturating"]),
+    "qs_lr2e-4": (NEW, ["--model.lr_g", "2e-4", "--model.lr_d", "2e-4"]),
+    "qs_bs64": (NEW, ["--data.batch_size", "64", "--model.g_batch_size", "64"]),
+    "qs_ndis2": (NEW, ["--model.n_dis", "2"]),
+    "qs_base32": (NEW, ["--model.generator.base_channels", "32",
+                        "--model.discriminator.base_channels", "32"]),
+    # The same settings on an image folder of glyphs
+    # (python examples/make_glyph_folder.py /tmp/glyphs; classifier: trained on the folder).
+    "quickstart_glyphs": (NEW, GLYPHS),
+    "old_glyphs": (OLD, GLYPHS),
+}  # fmt: skip
+
+
+def evaluate(module, classifier, per_class: int = 100, seed: int = 1234) -> dict:
+    """Class accuracy of ``per_class`` conditional EMA samples per class, overall and per class."""
+    k = module.num_conditional_classes
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.arange(k).repeat_interleave(per_class)
+    z = torch.randn(labels.shape[0], module.z_dim, generator=g)
+    preds = []
+    for start in range(0, labels.shape[0], 500):
+        x = module.generate(z[start : start + 500], labels[start : start + 500])
+        u8 = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+        preds.append(classifier(u8)[1].argmax(1))
+    hit = (torch.cat(preds) == labels).float().view(k, per_class).mean(1)
+    return {"acc": round(float(hit.mean()), 4), "per_class": [round(float(a), 3) for a in hit]}
+
+
+def folder_classifier(root: str, num_classes: int, resolution: int):
+    """A domain-classifier network trained on 80% of an image folder; its accuracy on the rest."""
+    from srngan.data.real import load_real_dataset
+    from srngan.metrics.domain import train_domain_classifier
+
+    data = load_real_dataset("imagefolder", root, "train", resolution)
+    images = torch.stack([data[i][0] for i in range(len(data))])
+    images = ((images + 1) * 127.5).round().to(torch.uint8)
+    labels = torch.tensor(data.targets)
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))
+    cut = int(0.8 * len(labels))
+    train, test = order[:cut], order[cut:]
+    net = train_domain_classifier(images[train], labels[train], num_classes, epochs=8)
+    held_out = float((net(images[test])[1].argmax(1) == labels[test]).float().mean())
+    return net, round(held_out, 4)
+
+
+def run(name: str, steps: int, seed: int, eval_every: int, extra: list[str]) -> dict:
+    import lightning as L
+
+    from srngan.cli import instantiate
+    from srngan.metrics.domain import load_domain_classifier
+    from srngan.training.gstep import GStepCallback
+
+    config, overrides = CANDIDATES[name]
+    args = ["--config", config, *overrides, *extra, "--model.max_g_steps", str(steps)]
+    args += ["--seed_everything", str(seed)]
+    L.seed_everything(seed, verbose=False)
+    module, data = instantiate(*args)
+    classifier_acc = None
+    if data.dataset_name == "imagefolder":
+        classifier, classifier_acc = folder_classifier(
+            data.root, module.num_conditional_classes, data.resolution
+        )
+        print("folder classifier held-out accuracy", classifier_acc, flush=True)
+    else:
+        classifier = load_domain_classifier(module.num_conditional_classes, data.resolution)
+    curve: list[dict] = []
+    clock = {"eval": 0.0}
+
+    class Probe(GStepCallback):
+        def on_g_step_end(self, trainer, m):
+            if m.g_step % eval_every == 0 or m.g_step == steps:
+                t = time.perf_counter()
+                curve.append({"g_step": m.g_step, **evaluate(m, classifier)})
+                clock["eval"] += time.perf_counter() - t
+                print(name, curve[-1], flush=True)
+
+    trainer = L.Trainer(
+        accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
+        enable_model_summary=False, max_epochs=-1, callbacks=[Probe()],
+    )  # fmt: skip
+    start = time.perf_counter()
+    trainer.fit(module, datamodule=data)
+    seconds = time.perf_counter() - start - clock["eval"]
+    return {
+        "name": name, "seed": seed, "steps": steps, "threads": torch.get_num_threads(),
+        "train_s": round(seconds, 1), "s_per_step": round(seconds / steps, 4),
+        "extra": extra, "classifier_acc": classifier_acc, "final": curve[-1], "curve": curve,
+    }  # fmt: skip
+
+
+def table(path: Path) -> None:
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    print(
+        f"{'name':28} {'seed':>4} {'steps':>5} {'thr':>3} {'s/step':>7} {'acc':>6} {'min cls':>7}  curve"
+    )
+    for r in rows:
+        f = r["final"]
+        curve = " ".join(f"{c['g_step']}:{c['acc']:.2f}" for c in r["curve"])
+        label = r["name"] + ("*" if r["extra"] else "")
+        print(f"{label:28} {r['seed']:>4} {r['steps']:>5} {r['threads']:>3} {r['s_per_step']:>7.3f} "
+              f"{f['acc']:>6.3f} {min(f['per_class']):>7.2f}  {curve}")  # fmt: skip
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("name", nargs="?", choices=sorted(CANDIDATES))
+    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eval-every", type=int, default=250)
+    p.add_argument("--results", type=Path, default=HERE / "results.jsonl")
+    p.add_argument("--table", action="store_true")
+    a, extra = p.parse_known_args()  # the rest: more `srngan fit` overrides
+    a.extra = extra
+    if a.table:
+        table(a.results)
+        return
+    record = run(a.name, a.steps, a.seed, a.eval_every, a.extra)
+    with a.results.open("a") as f:
+        f.write(json.dumps(record) + "\n")
+    print(json.dumps(record["final"]), f"{record['train_s']} s")
+
+
+if __name__ == "__main__":
+    main()
