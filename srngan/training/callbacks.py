@@ -78,6 +78,9 @@ class GStepCheckpoint(ModelCheckpoint, GStepCallback):
             save_top_k=-1,
             save_last=True,
             every_n_epochs=0,
+            # A file's name is its G-step: a resumed run rewrites (atomically) the same name,
+            # never a "last-v1.ckpt" beside a stale or damaged last.ckpt.
+            enable_version_counter=False,
         )
         self.every_n_g_steps = every_n_g_steps
         self._saved_progress: int | None = None  # module.total_d_steps() of the newest file
