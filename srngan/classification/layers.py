@@ -8,20 +8,15 @@ import torch
 from torch import Tensor, nn
 
 from srngan.nn._matrix import output_dim, weight_to_matrix
+from srngan.nn.normalize import NORMALIZABLE_LAYERS
 
 __all__ = ["WEIGHT_LAYERS", "BatchNormMode", "layer_matrices", "measured_layers"]
 
 BatchNormMode = Literal["ignore", "include"]
 
 # The layers SN / SRN act on in a classifier (normalize_modules also covers Embedding).
-WEIGHT_LAYERS: tuple[type[nn.Module], ...] = (
-    nn.Linear,
-    nn.Conv1d,
-    nn.Conv2d,
-    nn.Conv3d,
-    nn.ConvTranspose1d,
-    nn.ConvTranspose2d,
-    nn.ConvTranspose3d,
+WEIGHT_LAYERS: tuple[type[nn.Module], ...] = tuple(
+    t for t in NORMALIZABLE_LAYERS if t is not nn.Embedding
 )
 _BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 

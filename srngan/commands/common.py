@@ -38,6 +38,20 @@ def pick_device(name: str | None) -> torch.device:
     return torch.device(name)
 
 
+def read_checkpoint(path: str | os.PathLike):
+    """The raw checkpoint dict at ``path`` (on CPU); one-line errors for a missing or unreadable
+    (truncated, corrupt) file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CommandError(f"checkpoint {path} not found")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as err:
+        raise CommandError(
+            f"checkpoint {path} is unreadable (truncated or corrupt): {err}"
+        ) from err
+
+
 def load_checkpoint(path: str | os.PathLike):
     """``(GANModule on CPU in eval mode, raw checkpoint dict)``; one-line errors for bad files.
 
@@ -46,14 +60,7 @@ def load_checkpoint(path: str | os.PathLike):
     from srngan.training.module import GANModule
 
     path = Path(path)
-    if not path.is_file():
-        raise CommandError(f"checkpoint {path} not found")
-    try:
-        raw = torch.load(path, map_location="cpu", weights_only=False)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as err:
-        raise CommandError(
-            f"checkpoint {path} is unreadable (truncated or corrupt): {err}"
-        ) from err
+    raw = read_checkpoint(path)
     if not isinstance(raw, dict) or "srngan" not in raw or "state_dict" not in raw:
         raise CommandError(
             f"{path} is not an srngan checkpoint (no generator state from `srngan fit`)"

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import pickle
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from srngan.commands.common import atomic_output, command_parser, pick_device
+from srngan.commands.common import atomic_output, command_parser, pick_device, read_checkpoint
 from srngan.errors import CommandError
 
 DESCRIPTION = """Sample-complexity measures of a classifier checkpoint from `srngan fit`.
@@ -53,14 +51,7 @@ def load_classifier(path: str | Path):
     from srngan.classification.module import ClassifierModule
 
     path = Path(path)
-    if not path.is_file():
-        raise CommandError(f"checkpoint {path} not found")
-    try:
-        raw = torch.load(path, map_location="cpu", weights_only=False)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as err:
-        raise CommandError(
-            f"checkpoint {path} is unreadable (truncated or corrupt): {err}"
-        ) from err
+    raw = read_checkpoint(path)
     hparams = raw.get("hyper_parameters", {}) if isinstance(raw, dict) else {}
     if "network" not in hparams or "normalization" not in hparams:
         raise CommandError(f"{path} is not a classifier checkpoint (no ClassifierModule network)")
