@@ -157,3 +157,21 @@ def test_crash_with_non_finite_weights_saves_nothing(tmp_path, capsys):
         "gstep=0000002.ckpt",
         "last.ckpt",
     ]
+
+
+def test_ctrl_c_writes_an_emergency_checkpoint(tmp_path, capsys):
+    """SIGINT is not a preemption signal by default: Lightning's KeyboardInterrupt shutdown
+    (exit status 1), after the emergency checkpoint of the state at that moment."""
+    root = tmp_path / "interrupted"
+    cfg = tmp_path / "int.yaml"
+    cfg.write_text(
+        "trainer:\n  callbacks:\n    - class_path: helpers.SendSignal\n"
+        "      init_args: {at_g_step: 3, signal: SIGINT}\n"
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        _fit(root, "--model.max_g_steps", "6", "--config", str(cfg))
+    assert exit_info.value.code == 1
+    run = next(root.glob("*/version_*"))
+    emergency = run / "checkpoints" / "emergency-gstep=0000003.ckpt"
+    assert f"emergency checkpoint {emergency} written" in capsys.readouterr().err
+    assert torch.load(emergency, weights_only=False)["srngan"]["g_step"] == 3

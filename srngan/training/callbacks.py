@@ -59,9 +59,9 @@ class GStepProgressBar(TQDMProgressBar, GStepCallback):
 class GStepCheckpoint(ModelCheckpoint, GStepCallback):
     """``last.ckpt`` and ``gstep=NNNNNNN.ckpt`` every ``every_n_g_steps`` G-steps, and at the end.
 
-    Every save writes both files (atomically, through
-    :class:`~srngan.training.checkpoint_io.AtomicCheckpointIO` under ``srngan fit``), so
-    ``last.ckpt`` is never the only copy of the newest state. An unexpected exception during
+    Every interval (and preemption) save writes both files, atomically through
+    :class:`~srngan.training.checkpoint_io.AtomicCheckpointIO` under ``srngan fit``; the state
+    ``last.ckpt`` held before each save stays on disk as a ``gstep`` file. An unexpected exception during
     training (out of memory, a bug in a network) first writes ``emergency-gstep=NNNNNNN.ckpt``
     with the state at the crash, when its weights are finite and it holds work not yet saved.
 
@@ -99,8 +99,14 @@ class GStepCheckpoint(ModelCheckpoint, GStepCallback):
             self.save_now(trainer)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        # The final state is always kept, wherever the interval fell.
-        self.save_now(trainer)
+        # The final state is always kept as last.ckpt, wherever the interval fell; the state it
+        # replaces stays on disk as the interval's gstep=NNNNNNN.ckpt.
+        if self._saved_progress == _progress(pl_module) and self.last_model_path:
+            return  # saved at this very state already (interval or signal)
+        if not self._should_skip_saving_checkpoint(trainer):
+            _check_finite_weights(pl_module)
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+            self._saved_progress = _progress(pl_module)
 
     def save_now(self, trainer: L.Trainer) -> Path | None:
         """Write ``gstep=NNNNNNN.ckpt`` and ``last.ckpt`` now (once per state); the G-step file.
