@@ -50,13 +50,14 @@ commands:
   evaluate   IS / FID / KID / Intra-FID / ND / eLhist: srngan evaluate --ckpt CKPT --metrics is,fid
   export     standalone generator (torch.export):    srngan export --ckpt CKPT --out G.pt
   measures   classifier Spec-Fro/Spec-L1/Jac-Norm:  srngan measures --ckpt CKPT --out DIR
+  compare    table and figures from run folders:      srngan compare RUN_DIR... --out DIR
   (fit --print_config prints the resolved config)
 
 `srngan <command> --help` describes each command's options.
 """
 
 
-_TOOLS = ("sample", "evaluate", "export", "measures")
+_TOOLS = ("sample", "evaluate", "export", "measures", "compare")
 
 
 # What the data module tells the networks, when their config leaves these arguments unset.

@@ -1,0 +1,186 @@
+"""Compare runs: a Markdown table (mean +- std over seeds per config) and the paper's figures.
+
+Figures: metrics vs G-step, D-loss curves (paper Fig. 17), per-layer stable rank and sigma_1 of D
+over training, eLhist overlays (Fig. 5). Runs with different metric sets are compared on what
+they share; what a run lacks is listed under the table.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from srngan.analysis.runs import Run
+
+
+def group_runs(runs: Sequence[Run]) -> dict[str, list[Run]]:
+    """Runs of one config (differing only in seed) under one label: the logger name, made unique."""
+    groups: dict[str, list[Run]] = {}
+    labels: dict[str, str] = {}
+    for run in runs:
+        if run.experiment not in labels:
+            label, n = run.name, 2
+            while label in groups:
+                label, n = f"{run.name}-{n}", n + 1
+            labels[run.experiment] = label
+            groups[label] = []
+        groups[labels[run.experiment]].append(run)
+    return groups
+
+
+def _mean_std(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.4g}"
+    return f"{np.mean(values):.4g} ± {np.std(values, ddof=1):.2g}"
+
+
+def comparison_table(groups: dict[str, list[Run]]) -> tuple[str, list[str]]:
+    """``(markdown table, notes)``: one row per config, the metrics all of them have as columns,
+    mean ± sample std over seeds; notes name the metrics some runs lack."""
+    finals = {label: [r.final_metrics() for r in runs] for label, runs in groups.items()}
+    every = sorted({k for runs in finals.values() for f in runs for k in f})
+    shared = [k for k in every if all(k in f for runs in finals.values() for f in runs)]
+    notes = []
+    for key in every:
+        if key not in shared:
+            lacking = [
+                str(run.path) for label, runs in groups.items() for run, f in zip(runs, finals[label])
+                if key not in f
+            ]  # fmt: skip
+            notes.append(f"`{key}` is missing in {', '.join(lacking)}; not compared")
+    header = ["config", "runs", "seeds", "G-steps", *shared]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for label, runs in groups.items():
+        steps = {max((m.get("g_step", 0) for m in r.metrics), default=_last_step(r)) for r in runs}
+        cells = [
+            label,
+            str(len(runs)),
+            ", ".join(str(r.seed) for r in runs),
+            ", ".join(str(s) for s in sorted(steps)),
+            *(_mean_std([f[k] for f in finals[label]]) for k in shared),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines), notes
+
+
+def _last_step(run: Run) -> int:
+    return max((s for series in run.scalars.values() for s, _ in series), default=0)
+
+
+def _figure(rows: int, cols: int, width: float = 4.0, height: float = 3.0):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    return fig, axes, plt
+
+
+def _save(fig, plt, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def plot_metrics(groups: dict[str, list[Run]], path: Path) -> Path | None:
+    """One panel per metric, one line per run: value vs G-step (from ``metrics.jsonl``)."""
+    keys = sorted(
+        {k for runs in groups.values() for r in runs for m in r.metrics for k in m} - {"g_step"}
+    )
+    keys = [k for k in keys if not k.startswith("elhist_")][:9] or []
+    if not keys:
+        return None
+    cols = min(3, len(keys))
+    fig, axes, plt = _figure(math.ceil(len(keys) / cols), cols)
+    for ax, key in zip(axes.flat, keys):
+        for label, runs in groups.items():
+            for run in runs:
+                points = [(m["g_step"], m[key]) for m in run.metrics if key in m]
+                if points:
+                    ax.plot(*zip(*points), marker="o", label=f"{label} s{run.seed}")
+        ax.set_title(key, fontsize="small")
+        ax.set_xlabel("G-step")
+    axes.flat[0].legend(fontsize="x-small")
+    for ax in list(axes.flat)[len(keys) :]:
+        ax.axis("off")
+    return _save(fig, plt, path)
+
+
+def plot_scalar(groups: dict[str, list[Run]], tag: str, path: Path, title: str) -> Path | None:
+    """``tag`` (e.g. ``loss/d``) vs G-step, every run (paper Fig. 17 for the D loss)."""
+    if not any(tag in r.scalars for runs in groups.values() for r in runs):
+        return None
+    fig, axes, plt = _figure(1, 1, 6.0, 3.5)
+    ax = axes[0][0]
+    for label, runs in groups.items():
+        for run in runs:
+            if tag in run.scalars:
+                ax.plot(*zip(*run.scalars[tag]), label=f"{label} s{run.seed}", linewidth=0.8)
+    ax.set_title(title)
+    ax.set_xlabel("G-step")
+    ax.legend(fontsize="x-small")
+    return _save(fig, plt, path)
+
+
+def plot_spectra(groups: dict[str, list[Run]], path: Path) -> Path | None:
+    """Per config (its first run): each D layer's stable rank and sigma_1 vs G-step."""
+    shown = [(label, runs[0]) for label, runs in groups.items()
+             if any(t.startswith("spectra/") for t in runs[0].scalars)]  # fmt: skip
+    if not shown:
+        return None
+    fig, axes, plt = _figure(len(shown), 2)
+    for row, (label, run) in zip(axes, shown):
+        for ax, kind in zip(row, ("stable_rank", "sigma1")):
+            for tag, series in sorted(run.scalars.items()):
+                if tag.startswith(f"spectra/{kind}/"):
+                    ax.plot(*zip(*series), linewidth=0.8, label=tag.split("/", 2)[2])
+            ax.set_title(f"{label}: {'stable rank' if kind == 'stable_rank' else 'sigma_1'}")
+            ax.set_xlabel("G-step")
+        row[0].legend(fontsize="xx-small", ncol=2)
+    return _save(fig, plt, path)
+
+
+def plot_elhist_overlay(groups: dict[str, list[Run]], path: Path) -> Path | None:
+    """The latest eLhist of each run, overlaid per pair kind (paper Fig. 5)."""
+    import torch
+
+    from srngan.metrics.elhist import plot_elhist
+
+    runs = {f"{label} s{r.seed}": {k: torch.from_numpy(v) for k, v in r.elhist.items()}
+            for label, rs in groups.items() for r in rs if r.elhist}  # fmt: skip
+    return plot_elhist(runs, path) if runs else None
+
+
+def compare(runs: Sequence[Run], out: str | Path) -> Path:
+    """Write ``out/compare.md`` (table, notes, figures) for ``runs``; return its path."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    groups = group_runs(runs)
+    table, notes = comparison_table(groups)
+    figures = {
+        "Metrics vs G-step": plot_metrics(groups, out / "metrics.png"),
+        "Discriminator loss (paper Fig. 17)": plot_scalar(
+            groups, "loss/d", out / "d_loss.png", "loss/d"
+        ),
+        "Stable rank and sigma_1 of each D layer": plot_spectra(groups, out / "spectra.png"),
+        "eLhist (paper Fig. 5)": plot_elhist_overlay(groups, out / "elhist.png"),
+    }
+    text = ["# Run comparison", "", table, ""]
+    text += [f"- {n}" for n in notes] + ([""] if notes else [])
+    text += ["Runs:", "", *(f"- `{label}`: " + ", ".join(f"`{r.path}`" for r in rs)
+                            for label, rs in groups.items()), ""]  # fmt: skip
+    for title, png in figures.items():
+        text += [
+            f"## {title}",
+            "",
+            f"![{title}]({png.name})" if png else "(no data in these runs)",
+            "",
+        ]
+    report = out / "compare.md"
+    report.write_text("\n".join(text))
+    return report
