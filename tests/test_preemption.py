@@ -39,21 +39,23 @@ def _only(pattern, folder):
 
 
 def test_sigterm_mid_run_checkpoints_the_g_step_and_resume_is_bitwise(tmp_path, tiny_fit):
-    """A real ``srngan fit`` process gets SIGTERM from outside while training."""
+    """A real ``srngan fit`` process group (with data loader workers) gets SIGTERM from outside
+    while training, as from a scheduler."""
     slow = _callbacks_config(tmp_path / "slow.yaml", ("helpers.SlowGSteps", "{seconds: 0.1}"))
     long = ["--model.max_g_steps", "500", "--checkpoint.every_n_g_steps", "2"]
     args = ["fit", *TINY, *long, "--config", slow,
             "--trainer.logger.init_args.save_dir", str(tmp_path / "killed"),
-            "--trainer.default_root_dir", str(tmp_path / "killed")]  # fmt: skip
+            "--trainer.default_root_dir", str(tmp_path / "killed"), "--data.num_workers", "2"]  # fmt: skip
     proc = subprocess.Popen([sys.executable, "-m", "srngan.cli", *args], cwd=tmp_path, env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # fmt: skip
     try:
         deadline = time.monotonic() + 120
         while not list(tmp_path.glob("killed/*/version_*/checkpoints/gstep=0000002.ckpt")):
             assert proc.poll() is None, proc.communicate()[1][-3000:]
             assert time.monotonic() < deadline, "no checkpoint within 120 s"
             time.sleep(0.05)
-        proc.send_signal(signal.SIGTERM)
+        os.killpg(proc.pid, signal.SIGTERM)  # the main process and its loader workers
         _, err = proc.communicate(timeout=120)
     finally:
         proc.kill()

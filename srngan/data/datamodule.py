@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 import lightning as L
+from lightning.fabric.utilities.seed import pl_worker_init_function
 from torch.utils.data import DataLoader, Dataset
 
 from srngan.data.procedural import ShapesDataset
@@ -145,4 +148,20 @@ class GANDataModule(L.LightningDataModule):
             drop_last=True,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
+            worker_init_fn=_loader_worker_init,
         )
+
+
+# Signals the training process handles itself (srngan.training.preemption: finish the G-step,
+# checkpoint, exit 3). Schedulers such as SLURM signal every process of a job, loader workers
+# included; a worker that died of it would turn a clean stop into a crash.
+_MAIN_PROCESS_SIGNALS = ("SIGTERM", "SIGUSR1")
+
+
+def _loader_worker_init(worker_id: int) -> None:
+    for name in _MAIN_PROCESS_SIGNALS:
+        signal.signal(getattr(signal, name), signal.SIG_IGN)
+    # What Lightning installs itself when a loader has no worker_init_fn (seed_everything's
+    # workers=True); forked workers inherit the process rank it reads.
+    if int(os.environ.get("PL_SEED_WORKERS", 0)):
+        pl_worker_init_function(worker_id)
