@@ -72,9 +72,8 @@ class PreemptionHandler(GStepCallback):
             ``[]`` leaves signal handling to Lightning.
     """
 
-    def __init__(self, signals: list[str] | None = None) -> None:
-        names = ["SIGTERM", "SIGUSR1"] if signals is None else list(signals)
-        self.signals = [_signal_number(s) for s in names]
+    def __init__(self, signals: tuple[str, ...] = ("SIGTERM", "SIGUSR1")) -> None:
+        self.signals = [_signal_number(s) for s in signals]
         self.received: signal.Signals | None = None
         self._previous: dict[signal.Signals, Any] = {}
 
