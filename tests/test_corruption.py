@@ -64,7 +64,9 @@ def test_ckpt_path_last_skips_truncated_checkpoints(tmp_path, run_of_4, capsys):
     root, ckpts = _copy(run_of_4, tmp_path)
     _truncate(ckpts / "last.ckpt")
     _truncate(ckpts / "gstep=0000004.ckpt")
+    (ckpts / ".last.ckpt.x1y2.tmp").write_bytes(b"PK half")  # a write cut short by SIGKILL
     _fit(root, "--model.max_g_steps", "6", "--ckpt_path", "last")
+    assert not list(ckpts.glob(".*.tmp"))  # removed by the resumed run
     err = capsys.readouterr().err
     warnings = [x for x in err.splitlines() if x.startswith("srngan: warning: skipping")]
     assert len(warnings) == 2, err[-2000:]

@@ -93,6 +93,10 @@ class GStepCheckpoint(ModelCheckpoint, GStepCallback):
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # A resumed run's starting state is already on disk.
         self._saved_progress = _progress(pl_module)
+        if trainer.is_global_zero and self.dirpath and Path(self.dirpath).is_dir():
+            # Temporary files of writes cut short by a SIGKILL or power cut (never read).
+            for stale in Path(self.dirpath).glob(".*.ckpt.*.tmp"):
+                stale.unlink(missing_ok=True)
 
     def on_g_step_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         if every(module.g_step, self.every_n_g_steps):
