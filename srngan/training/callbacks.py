@@ -160,9 +160,13 @@ class GStepCheckpoint(ModelCheckpoint, GStepCallback):
         except Exception as err:  # the original error is what matters
             print(f"srngan: could not write an emergency checkpoint: {err}", file=sys.stderr)
             return
+        partial = getattr(pl_module, "_d_steps_since_g", 0)
+        where = f"{pl_module.g_step} G-steps" + (
+            f" and {partial} D-steps of the next" if partial else ""
+        )
         print(
-            f"srngan: crashed during G-step {pl_module.g_step + 1}; emergency checkpoint {path} "
-            "written (resume with --ckpt_path last once fixed); the error follows",
+            f"srngan: crashed after {where}; emergency checkpoint {path} written "
+            "(resume with --ckpt_path last once fixed); the error follows",
             file=sys.stderr,
         )
 

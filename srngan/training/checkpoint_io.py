@@ -103,5 +103,7 @@ class UnreadableCheckpoint(ValueError):
 
 
 def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
+    # torch's messages run on with advice after the first sentence; the cause is in it.
+    lines = str(err).strip().splitlines()
+    first = lines[0].split(". ")[0].rstrip(".") if lines else ""
+    return f"{type(err).__name__}: {first}".rstrip(": ")
