@@ -23,51 +23,57 @@ import torch
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 OLD = str(HERE / "old_quickstart.yaml")  # the quickstart before issue 11
+GRIDS = Path("/tmp/qs")  # final 10 x 10 sample grids of each run
 NEW = str(REPO / "configs" / "quickstart.yaml")
 
 GLYPHS = ["--data.dataset", "imagefolder", "--data.root", "/tmp/glyphs"]
 
+N1 = ["--model.n_dis", "1"]  # the first small-net version (n_dis 1), where the ablations were run
+BASE32 = ["--model.generator.base_channels", "32", "--model.discriminator.base_channels", "32"]
+
 CANDIDATES: dict[str, tuple[str, list[str]]] = {
-    # The old quickstart (ResNets, base 64) and single changes to it.
+    # The old quickstart (ResNets, base 64).
     "old_default": (OLD, []),
-    "old_sn": (OLD, ["--model.regularizer", "SpectralNorm"]),
-    "old_noreg": (OLD, ["--model.regularizer", "null"]),
-    # The new quickstart (small nets, base 16) and single changes to it.
-    "quickstart": (NEW, []),
-    "qs_no_d_input_cond": (NEW, ["--model.discriminator.input_conditioning", "false"]),
-    "qs_no_g_embed": (NEW, ["--model.generator.embed_dim", "0"]),
-    "qs_no_g_cbn": (NEW, ["--model.generator.conditional_bn", "false"]),
-    "qs_old_cond": (NEW, ["--model.discriminator.input_conditioning", "false",
+    # Small nets (base 16), n_dis 1, and single changes to them.
+    "qs_ndis1": (NEW, N1),
+    "qs_old_cond": (NEW, [*N1, "--model.discriminator.input_conditioning", "false",
                           "--model.generator.embed_dim", "0"]),
-    "qs_sn": (NEW, ["--model.regularizer", "SpectralNorm"]),
-    "qs_srn30": (NEW, ["--model.regularizer.rank_ratio", "0.3"]),
-    "qs_noreg": (NEW, ["--model.regularizer", "null"]),
-    "qs_ns": (NEW, ["--model.loss", "NonSaturating"]),
-    "qs_lr2e-4": (NEW, ["--model.lr_g", "2e-4", "--model.lr_d", "2e-4"]),
-    "qs_bs64": (NEW, ["--data.batch_size", "64", "--model.g_batch_size", "64"]),
+    "qs_noreg": (NEW, [*N1, "--model.regularizer", "null"]),
+    "qs_lr2e-4": (NEW, [*N1, "--model.lr_g", "2e-4", "--model.lr_d", "2e-4"]),
+    "qs_ttur": (NEW, [*N1, "--model.lr_g", "1e-4", "--model.lr_d", "4e-4", "--model.betas", "[0.0, 0.9]"]),
+    "qs_bs64": (NEW, [*N1, "--data.batch_size", "64", "--model.g_batch_size", "64"]),
+    "qs_dbase32": (NEW, [*N1, "--model.discriminator.base_channels", "32"]),
     "qs_ndis2": (NEW, ["--model.n_dis", "2"]),
-    "qs_base32": (NEW, ["--model.generator.base_channels", "32",
-                        "--model.discriminator.base_channels", "32"]),
+    # n_dis 2 (the committed quickstart) and changes to it.
+    "quickstart": (NEW, []),
+    "ndis2_base32": (NEW, BASE32),
+    "ndis2_dbase32": (NEW, ["--model.discriminator.base_channels", "32"]),
     # The same settings on an image folder of glyphs
     # (python examples/make_glyph_folder.py /tmp/glyphs; classifier: trained on the folder).
     "quickstart_glyphs": (NEW, GLYPHS),
-    "old_glyphs": (OLD, GLYPHS),
 }  # fmt: skip
 
 
-def evaluate(module, classifier, per_class: int = 100, seed: int = 1234) -> dict:
-    """Class accuracy of ``per_class`` conditional EMA samples per class, overall and per class."""
+def evaluate(module, classifier, per_class: int = 100, seed: int = 1234, second=None) -> dict:
+    """Class accuracy of ``per_class`` conditional EMA samples per class, overall and per class
+    (``second``: another classifier's, as ``acc2`` / ``per_class2``)."""
     k = module.num_conditional_classes
     g = torch.Generator().manual_seed(seed)
     labels = torch.arange(k).repeat_interleave(per_class)
     z = torch.randn(labels.shape[0], module.z_dim, generator=g)
-    preds = []
+    images = []
     for start in range(0, labels.shape[0], 500):
         x = module.generate(z[start : start + 500], labels[start : start + 500])
-        u8 = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-        preds.append(classifier(u8)[1].argmax(1))
-    hit = (torch.cat(preds) == labels).float().view(k, per_class).mean(1)
-    return {"acc": round(float(hit.mean()), 4), "per_class": [round(float(a), 3) for a in hit]}
+        images.append(((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8))
+    images = torch.cat(images)
+    out = {}
+    for suffix, net in (("", classifier), ("2", second)):
+        if net is None:
+            continue
+        hit = (net(images)[1].argmax(1) == labels).float().view(k, per_class).mean(1)
+        out[f"acc{suffix}"] = round(float(hit.mean()), 4)
+        out[f"per_class{suffix}"] = [round(float(a), 3) for a in hit]
+    return out
 
 
 def folder_classifier(root: str, num_classes: int, resolution: int):
@@ -89,6 +95,8 @@ def folder_classifier(root: str, num_classes: int, resolution: int):
 
 def run(name: str, steps: int, seed: int, eval_every: int, extra: list[str]) -> dict:
     import lightning as L
+    from strong_classifier import load_strong_classifier
+    from torchvision.utils import make_grid, save_image
 
     from srngan.cli import instantiate
     from srngan.metrics.domain import load_domain_classifier
@@ -105,8 +113,10 @@ def run(name: str, steps: int, seed: int, eval_every: int, extra: list[str]) -> 
             data.root, module.num_conditional_classes, data.resolution
         )
         print("folder classifier held-out accuracy", classifier_acc, flush=True)
+        second = None
     else:
         classifier = load_domain_classifier(module.num_conditional_classes, data.resolution)
+        second = load_strong_classifier(module.num_conditional_classes)
     curve: list[dict] = []
     clock = {"eval": 0.0}
 
@@ -114,7 +124,7 @@ def run(name: str, steps: int, seed: int, eval_every: int, extra: list[str]) -> 
         def on_g_step_end(self, trainer, m):
             if m.g_step % eval_every == 0 or m.g_step == steps:
                 t = time.perf_counter()
-                curve.append({"g_step": m.g_step, **evaluate(m, classifier)})
+                curve.append({"g_step": m.g_step, **evaluate(m, classifier, second=second)})
                 clock["eval"] += time.perf_counter() - t
                 print(name, curve[-1], flush=True)
 
@@ -125,6 +135,10 @@ def run(name: str, steps: int, seed: int, eval_every: int, extra: list[str]) -> 
     start = time.perf_counter()
     trainer.fit(module, datamodule=data)
     seconds = time.perf_counter() - start - clock["eval"]
+    labels = torch.arange(module.num_conditional_classes).repeat_interleave(10)
+    z = torch.randn(len(labels), module.z_dim, generator=torch.Generator().manual_seed(1234))
+    grid = make_grid(module.generate(z, labels) * 0.5 + 0.5, nrow=10, padding=1)
+    save_image(grid, GRIDS / f"{name}_s{seed}_{steps}.png")
     return {
         "name": name, "seed": seed, "steps": steps, "threads": torch.get_num_threads(),
         "train_s": round(seconds, 1), "s_per_step": round(seconds / steps, 4),
@@ -142,7 +156,8 @@ def table(path: Path) -> None:
         curve = " ".join(f"{c['g_step']}:{c['acc']:.2f}" for c in r["curve"])
         label = r["name"] + ("*" if r["extra"] else "")
         print(f"{label:28} {r['seed']:>4} {r['steps']:>5} {r['threads']:>3} {r['s_per_step']:>7.3f} "
-              f"{f['acc']:>6.3f} {min(f['per_class']):>7.2f}  {curve}")  # fmt: skip
+              f"{f['acc']:>6.3f} {min(f['per_class']):>7.2f} {f.get('acc2', float('nan')):>6.3f} "
+              f"{min(f.get('per_class2', [float('nan')])):>5.2f}  {curve}")  # fmt: skip
 
 
 def main() -> None:
@@ -153,7 +168,8 @@ def main() -> None:
     p.add_argument("--eval-every", type=int, default=250)
     p.add_argument("--results", type=Path, default=HERE / "results.jsonl")
     p.add_argument("--table", action="store_true")
-    a, extra = p.parse_known_args()  # the rest: more `srngan fit` overrides
+    a, extra = p.parse_known_args()
+    GRIDS.mkdir(exist_ok=True)  # the rest: more `srngan fit` overrides
     a.extra = extra
     if a.table:
         table(a.results)
