@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -56,9 +57,25 @@ def inception_weights(tmp_path_factory):
     return make_random_inception_weights(tmp_path_factory.mktemp("inception"))
 
 
+@pytest.fixture(scope="session")
+def _domain_classifiers(tmp_path_factory):
+    return tmp_path_factory.mktemp("domain-classifiers")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path, monkeypatch):
-    """Every test gets its own metric cache folder and no ambient Inception weights."""
-    monkeypatch.setenv("SRNGAN_CACHE", str(tmp_path / "cache"))
+def _isolated_cache(tmp_path, tmp_path_factory, monkeypatch, _domain_classifiers):
+    """Every test gets its own metric cache folder and no ambient Inception weights.
+
+    Only the procedural data's domain classifiers (deterministic for their key, tens of seconds
+    to train) are shared across the session: copied in before each test, kept after it.
+    """
+    cache = tmp_path_factory.mktemp("cache")  # not inside tmp_path: tests use it as a data root
+    for trained in _domain_classifiers.glob("domain-classifier-*.pt"):
+        shutil.copy(trained, cache / trained.name)
+    monkeypatch.setenv("SRNGAN_CACHE", str(cache))
     monkeypatch.delenv("SRNGAN_INCEPTION_WEIGHTS", raising=False)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    yield
+    for trained in cache.glob("domain-classifier-*.pt"):
+        if not (_domain_classifiers / trained.name).exists():
+            shutil.copy(trained, _domain_classifiers / trained.name)

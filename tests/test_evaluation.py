@@ -1,6 +1,8 @@
 """Evaluation pipeline: torch-fidelity parity, offline errors, caching, sharding, ND, eLhist."""
 
 import math
+import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -201,7 +203,7 @@ def test_intra_fid_protocol_counts(tmp_path):
     assert [int(ref.per_class[c].count) for c in range(10)] == expected.tolist()
     assert int(expected.sum()) == len(real)  # all images, whatever num_real says
     # Per-class real statistics are cached on disk; a new evaluator loads them.
-    assert len(list((tmp_path / "cache").glob("class-reference-stats-*.pt"))) == 1
+    assert len(list(Path(os.environ["SRNGAN_CACHE"]).glob("class-reference-stats-*.pt"))) == 1
     again = Evaluator(_PixelExtractor(), 16, 10, real, settings, {"d": "t"}, num_classes=10)
     torch.testing.assert_close(
         again.class_reference().per_class[3].outer, ref.per_class[3].outer, rtol=0, atol=0
@@ -220,7 +222,7 @@ def test_reference_statistics_cache_hit_and_miss(tmp_path):
     first = _evaluator(50, key=key)
     stats = first.reference()
     assert first.reference_cache_hit is False
-    assert len(list((tmp_path / "cache").glob("reference-stats-*.pt"))) == 1
+    assert len(list(Path(os.environ["SRNGAN_CACHE"]).glob("reference-stats-*.pt"))) == 1
     second = _evaluator(50, key=key)
     again = second.reference()
     assert second.reference_cache_hit is True
