@@ -1,0 +1,34 @@
+"""Per-class accuracy of a quickstart run's last checkpoint (EMA G, 200 samples per class),
+by the domain classifier and by the stronger second opinion (strong_classifier.py).
+
+    python experiments/quickstart/per_class.py RUN_DIR
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+from strong_classifier import load_strong_classifier
+
+from srngan.metrics.domain import load_domain_classifier
+from srngan.training.module import GANModule
+
+
+def main(run: Path, per_class: int = 200) -> None:
+    model = GANModule.load_from_checkpoint(run / "checkpoints" / "last.ckpt", map_location="cpu")
+    k = model.num_conditional_classes
+    labels = torch.arange(k).repeat_interleave(per_class)
+    z = torch.randn(len(labels), model.z_dim, generator=torch.Generator().manual_seed(99))
+    images = ((model.generate(z, labels).clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    for name, net in (
+        ("domain", load_domain_classifier(k, 32)),
+        ("strong", load_strong_classifier(k)),
+    ):
+        hit = (net(images)[1].argmax(1) == labels).float().view(k, per_class).mean(1)
+        print(f"{name}: {hit.mean():.3f}  per class", " ".join(f"{a:.2f}" for a in hit.tolist()))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
