@@ -47,6 +47,7 @@ CANDIDATES: dict[str, tuple[str, list[str]]] = {
     # n_dis 2 (the committed quickstart) and changes to it.
     "quickstart": (NEW, []),
     "ndis2_base32": (NEW, BASE32),
+    "ndis2_noembed": (NEW, ["--model.generator.embed_dim", "0"]),
     "ndis2_dbase32": (NEW, ["--model.discriminator.base_channels", "32"]),
     # The same settings on an image folder of glyphs
     # (python examples/make_glyph_folder.py /tmp/glyphs; classifier: trained on the folder).

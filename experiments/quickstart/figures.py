@@ -1,7 +1,8 @@
 """The README's quickstart figures: a run's final sample grid next to real images, same layout.
 
     python experiments/quickstart/figures.py RUN_DIR docs/images/quickstart   # procedural shapes
-    python experiments/quickstart/figures.py RUN_DIR docs/images/glyphs --folder /tmp/glyphs
+    python experiments/quickstart/figures.py /tmp/qs/quickstart_glyphs_s0_2000.png docs/images/glyphs \
+        --folder /tmp/glyphs
 
 Writes ``<prefix>_samples.png`` (the run's last grid: one row per class, EMA generator, the
 ``samples`` callback's fixed latents) and ``<prefix>_real.png`` (10 real images per class), both
@@ -57,7 +58,8 @@ def main() -> None:
     p.add_argument("--classes", type=int, default=10)
     p.add_argument("--columns", type=int, default=10)
     a = p.parse_args()
-    last = sorted((a.run / "samples").glob("gstep_*.png"))[-1]
+    # A run folder (its last grid) or a grid PNG (compare.py's, for image-folder runs).
+    last = a.run if a.run.suffix == ".png" else sorted((a.run / "samples").glob("gstep_*.png"))[-1]
     Path(a.prefix).parent.mkdir(parents=True, exist_ok=True)
     save(Image.open(last), Path(f"{a.prefix}_samples.png"))
     save(real_grid(a.classes, a.columns, a.folder), Path(f"{a.prefix}_real.png"))
