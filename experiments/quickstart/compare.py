@@ -48,6 +48,7 @@ CANDIDATES: dict[str, tuple[str, list[str]]] = {
     "quickstart": (NEW, []),
     "ndis2_base32": (NEW, BASE32),
     "ndis2_noembed": (NEW, ["--model.generator.embed_dim", "0"]),
+    "ndis2_no_d_input": (NEW, ["--model.discriminator.input_conditioning", "false"]),
     "ndis2_dbase32": (NEW, ["--model.discriminator.base_channels", "32"]),
     # The same settings on an image folder of glyphs
     # (python examples/make_glyph_folder.py /tmp/glyphs; classifier: trained on the folder).
