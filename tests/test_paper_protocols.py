@@ -113,3 +113,12 @@ def test_unlabelled_items_collate():
 
     x, y = default_collate([Unlabelled(_NoneTarget())[i] for i in range(3)])
     assert x.shape == (3, 3, 2, 2) and y.tolist() == [NO_LABEL] * 3
+
+
+def test_domain_extractor_refuses_other_data():
+    settings = EvalSettings(metrics=("fid",), extractor="domain")
+    runner = MetricRunner(settings, _Indexed([0, 1, 0, 1]), None, 2, z_dim=4, resolution=4)
+    with pytest.raises(
+        ValueError, match="domain extractor is a classifier of the procedural shapes only"
+    ):
+        runner.run(_generate)

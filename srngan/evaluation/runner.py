@@ -12,6 +12,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
+from srngan.data.procedural import ShapesDataset
 from srngan.evaluation.evaluator import Evaluator
 from srngan.evaluation.settings import EvalSettings
 from srngan.metrics import keys
@@ -95,6 +96,13 @@ class MetricRunner:
         wanted = tuple(sorted(set(metrics)))
         if wanted not in self._evaluators:
             if self._extractor is None:
+                if self.settings.extractor == "domain" and not isinstance(
+                    self.train_data, ShapesDataset
+                ):
+                    raise ValueError(
+                        "the domain extractor is a classifier of the procedural shapes only, got "
+                        f"{type(self.train_data).__name__} data; use extractor inception"
+                    )
                 # The domain classifier knows the data's classes, whether or not G uses them.
                 classes = self.num_classes or getattr(self.train_data, "num_classes", 0)
                 self._extractor = build_extractor(
