@@ -14,6 +14,7 @@ from torchmetrics import MeanMetric
 from srngan.classification.layers import WEIGHT_LAYERS
 from srngan.classification.spectra import layer_spectra
 from srngan.nn import normalize_modules
+from srngan.nn.diagnostics import spectra_scalars
 from srngan.nn.stable_rank_norm import _check_arguments
 
 __all__ = ["ClassifierModule"]
@@ -126,10 +127,7 @@ class ClassifierModule(L.LightningModule):
         self.train_loss.reset()
         every = self.hparams.spectra_every_n_epochs
         if every and (self.current_epoch + 1) % every == 0 and self.trainer.is_global_zero:
-            metrics = {}
-            for name, (sigma, srank) in layer_spectra(self.network).items():
-                metrics[f"spectra/sigma1/{name}"] = sigma
-                metrics[f"spectra/stable_rank/{name}"] = srank
+            metrics = spectra_scalars(layer_spectra(self.network))
             for logger in self.loggers:
                 logger.log_metrics(metrics, step=self.global_step)
 

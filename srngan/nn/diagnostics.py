@@ -7,7 +7,7 @@ from torch import Tensor
 
 from srngan.nn._matrix import weight_to_matrix
 
-__all__ = ["spectral_norm_value", "stable_rank"]
+__all__ = ["spectra_scalars", "spectral_norm_value", "stable_rank"]
 
 
 @torch.no_grad()
@@ -33,3 +33,13 @@ def stable_rank(weight: Tensor, dim: int = 0) -> float:
     if sigma_1 == 0:
         return 0.0
     return float(matrix.pow(2).sum() / sigma_1**2)
+
+
+def spectra_scalars(spectra: dict[str, tuple[float, float]]) -> dict[str, float]:
+    """``{layer: (sigma_1, stable rank)}`` as the scalars logged to TensorBoard:
+    ``spectra/sigma1/<layer>`` and ``spectra/stable_rank/<layer>``."""
+    out: dict[str, float] = {}
+    for name, (sigma, srank) in spectra.items():
+        out[f"spectra/sigma1/{name}"] = sigma
+        out[f"spectra/stable_rank/{name}"] = srank
+    return out

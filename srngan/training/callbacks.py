@@ -17,6 +17,7 @@ from torchvision.utils import make_grid, save_image
 from srngan.errors import NonFiniteError
 from srngan.nn import spectral_norm_value, stable_rank
 from srngan.nn._matrix import output_dim
+from srngan.nn.diagnostics import spectra_scalars
 from srngan.nn.modes import eval_mode
 from srngan.training.gstep import GStepCallback, every, run_dir
 from srngan.training.preemption import PreemptionHandler
@@ -284,10 +285,7 @@ class SpectralMonitor(GStepCallback):
     def on_g_step_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         if not every(module.g_step, self.every_n_g_steps) or not trainer.is_global_zero:
             return
-        metrics = {}
-        for name, (sigma, srank) in layer_spectra(module.discriminator).items():
-            metrics[f"spectra/sigma1/{name}"] = sigma
-            metrics[f"spectra/stable_rank/{name}"] = srank
+        metrics = spectra_scalars(layer_spectra(module.discriminator))
         for logger in trainer.loggers:
             logger.log_metrics(metrics, step=module.g_step)
 
