@@ -160,7 +160,7 @@ def fill_from_data(model: Namespace, data: Namespace) -> None:
     """Set ``resolution`` / ``num_classes`` left ``None`` in the model's config (and in each
     ``class_path`` argument of it, e.g. the networks) from the data module's values."""
     data_class = import_object(data.class_path)
-    datamodule = data_class(**_plain(data.get("init_args") or Namespace()))
+    datamodule = data_class(**(data.get("init_args") or Namespace()).as_dict())
     values = {k: getattr(datamodule, k) for k in _FROM_DATA if hasattr(datamodule, k)}
     targets = [model] + [
         v for v in vars(model.get("init_args") or Namespace()).values()
@@ -173,10 +173,6 @@ def fill_from_data(model: Namespace, data: Namespace) -> None:
         for key, value in values.items():
             if key in accepted and target.init_args.get(key) is None:
                 target.init_args[key] = value
-
-
-def _plain(namespace: Namespace) -> dict:
-    return {k: (_plain(v) if isinstance(v, Namespace) else v) for k, v in vars(namespace).items()}
 
 
 def find_last_checkpoint(trainer, warn: bool = True) -> tuple[Path, int | str | None] | None:
