@@ -293,10 +293,14 @@ def test_domain_classifier_is_accurate_and_deterministic():
     from srngan.metrics.domain import load_domain_classifier, train_domain_classifier
 
     net = load_domain_classifier(10)
-    test = ShapesDataset(500, 10, seed=10_000)
+    test = ShapesDataset(2000, 10, seed=10_000)
     _, logits = net(test.images)
-    accuracy = float((logits.argmax(1) == test.labels).float().mean())
-    assert accuracy > 0.9
+    hits = (logits.argmax(1) == test.labels).float()
+    accuracy = float(hits.mean())
+    # A judge of ">= 0.95 class accuracy" must recognise real images of every class: 0.99 per
+    # class leaves room for 2 misses in ~200 images (measured: 1.000 on seed 12, v1 had squares 0.71).
+    per_class = [float(hits[test.labels == c].mean()) for c in range(10)]
+    assert min(per_class) >= 0.99, per_class
     small = ShapesDataset(256, 10, seed=0)
     a = train_domain_classifier(small.images, small.labels, 10, epochs=1)
     b = train_domain_classifier(small.images, small.labels, 10, epochs=1)

@@ -14,7 +14,8 @@ from torch import Tensor, nn
 
 from srngan.metrics.cache import cache_key, cached
 
-DOMAIN_VERSION = 1
+# 2: 8 epochs with a one-cycle schedule (1.00 on held-out real images; v1, 3 epochs: 0.92-0.95).
+DOMAIN_VERSION = 2
 
 
 class DomainClassifier(nn.Module):
@@ -37,13 +38,20 @@ class DomainClassifier(nn.Module):
 
 
 def train_domain_classifier(
-    images: Tensor, labels: Tensor, num_classes: int, epochs: int = 3, seed: int = 0
+    images: Tensor, labels: Tensor, num_classes: int, epochs: int = 8, seed: int = 0
 ) -> DomainClassifier:
-    """Train on uint8 images; deterministic on CPU for a seed."""
+    """Train on uint8 images with Adam and a one-cycle schedule; deterministic on CPU for a seed.
+
+    A judge of class accuracy must itself recognise real images: with the defaults it is right on
+    all of 2000 held-out procedural images (3 epochs without the schedule: 0.92-0.95, squares
+    taken for circles), which ``tests/test_evaluation.py`` checks.
+    """
     with torch.random.fork_rng(devices=[]), torch.enable_grad():
         torch.manual_seed(seed)
         net = DomainClassifier(num_classes)
         opt = torch.optim.Adam(net.parameters(), lr=2e-3)
+        batches = -(-images.shape[0] // 128)
+        schedule = torch.optim.lr_scheduler.OneCycleLR(opt, 4e-3, total_steps=epochs * batches)
         g = torch.Generator().manual_seed(seed)
         for _ in range(epochs):
             order = torch.randperm(images.shape[0], generator=g)
@@ -53,6 +61,7 @@ def train_domain_classifier(
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
+                schedule.step()
     return net.eval().requires_grad_(False)
 
 
