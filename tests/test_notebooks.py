@@ -96,6 +96,14 @@ def test_committed_without_outputs(name):
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
 
 
+def test_kernel_runs_this_interpreter(notebook_env):
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("import sys; print(sys.executable)")]
+    )
+    nbclient.NotebookClient(nb, kernel_name="python3", timeout=60).execute()
+    assert stream_text(nb).strip() == sys.executable
+
+
 def test_01_stable_rank_normalization(notebook_env):
     text = stream_text(execute(NAMES[0]))
     assert "never below: True" in text  # Theorem 1: no random feasible matrix is closer
