@@ -289,6 +289,24 @@ def test_elhist_of_linear_discriminator_matches_analytic_range(tmp_path):
     assert png.stat().st_size > 1000
 
 
+def test_plotting_leaves_the_matplotlib_backend_alone(tmp_path):
+    # Notebooks plot inline; a library call that switched the backend to Agg would break that.
+    import matplotlib
+
+    from srngan.analysis import compare
+
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")
+    try:
+        plot_elhist({"run": {"real_fake": torch.rand(50)}}, tmp_path / "e.png")
+        fig, axes = compare._figure(1, 1)
+        axes[0, 0].plot([0, 1])
+        compare._save(fig, tmp_path / "c.png")
+        assert matplotlib.get_backend() == "svg"
+    finally:
+        matplotlib.use(before)
+
+
 def test_domain_classifier_is_accurate_and_deterministic():
     from srngan.metrics.domain import load_domain_classifier, train_domain_classifier
 

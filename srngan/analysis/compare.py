@@ -71,19 +71,16 @@ def _last_step(run: Run) -> int:
 
 
 def _figure(rows: int, cols: int, width: float = 4.0, height: float = 3.0):
-    import matplotlib
+    # A bare Figure, not pyplot: no backend switch, so notebooks keep their inline plots.
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
-    return fig, axes, plt
+    fig = Figure(figsize=(width * cols, height * rows))
+    return fig, fig.subplots(rows, cols, squeeze=False)
 
 
-def _save(fig, plt, path: Path) -> Path:
+def _save(fig, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)
     return path
 
 
@@ -96,7 +93,7 @@ def plot_metrics(groups: dict[str, list[Run]], path: Path) -> Path | None:
     if not keys:
         return None
     cols = min(3, len(keys))
-    fig, axes, plt = _figure(math.ceil(len(keys) / cols), cols)
+    fig, axes = _figure(math.ceil(len(keys) / cols), cols)
     for ax, key in zip(axes.flat, keys):
         for label, runs in groups.items():
             for run in runs:
@@ -108,14 +105,14 @@ def plot_metrics(groups: dict[str, list[Run]], path: Path) -> Path | None:
     axes.flat[0].legend(fontsize="x-small")
     for ax in list(axes.flat)[len(keys) :]:
         ax.axis("off")
-    return _save(fig, plt, path)
+    return _save(fig, path)
 
 
 def plot_scalar(groups: dict[str, list[Run]], tag: str, path: Path, title: str) -> Path | None:
     """``tag`` (e.g. ``loss/d``) vs G-step, every run (paper Fig. 17 for the D loss)."""
     if not any(tag in r.scalars for runs in groups.values() for r in runs):
         return None
-    fig, axes, plt = _figure(1, 1, 6.0, 3.5)
+    fig, axes = _figure(1, 1, 6.0, 3.5)
     ax = axes[0][0]
     for label, runs in groups.items():
         for run in runs:
@@ -124,7 +121,7 @@ def plot_scalar(groups: dict[str, list[Run]], tag: str, path: Path, title: str) 
     ax.set_title(title)
     ax.set_xlabel("G-step")
     ax.legend(fontsize="x-small")
-    return _save(fig, plt, path)
+    return _save(fig, path)
 
 
 def plot_spectra(groups: dict[str, list[Run]], path: Path) -> Path | None:
@@ -133,7 +130,7 @@ def plot_spectra(groups: dict[str, list[Run]], path: Path) -> Path | None:
              if any(t.startswith("spectra/") for t in runs[0].scalars)]  # fmt: skip
     if not shown:
         return None
-    fig, axes, plt = _figure(len(shown), 2)
+    fig, axes = _figure(len(shown), 2)
     for row, (label, run) in zip(axes, shown):
         for ax, kind in zip(row, ("stable_rank", "sigma1")):
             for tag, series in sorted(run.scalars.items()):
@@ -142,7 +139,7 @@ def plot_spectra(groups: dict[str, list[Run]], path: Path) -> Path | None:
             ax.set_title(f"{label}: {'stable rank' if kind == 'stable_rank' else 'sigma_1'}")
             ax.set_xlabel("G-step")
         row[0].legend(fontsize="xx-small", ncol=2)
-    return _save(fig, plt, path)
+    return _save(fig, path)
 
 
 def plot_elhist_overlay(groups: dict[str, list[Run]], path: Path) -> Path | None:

@@ -52,13 +52,12 @@ def percentile_95(values: Tensor) -> float:
 
 def plot_elhist(runs: Mapping[str, Mapping[str, Tensor]], path: str | Path, bins: int = 50) -> Path:
     """One PNG with a panel per kind (real-fake, real-real, ...), overlaying every run's histogram."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # A bare Figure, not pyplot: no backend switch, so notebooks keep their inline plots.
+    from matplotlib.figure import Figure
 
     kinds = [k for k in (*PAIR_KINDS, *GRAD_KINDS) if any(k in r for r in runs.values())]
-    fig, axes = plt.subplots(1, len(kinds), figsize=(4 * len(kinds), 3.2), squeeze=False)
+    fig = Figure(figsize=(4 * len(kinds), 3.2))
+    axes = fig.subplots(1, len(kinds), squeeze=False)
     for ax, kind in zip(axes[0], kinds):
         values = {name: r[kind].double().numpy() for name, r in runs.items() if kind in r}
         hi = max(float(np.quantile(v, 0.995)) for v in values.values())
@@ -74,7 +73,6 @@ def plot_elhist(runs: Mapping[str, Mapping[str, Tensor]], path: str | Path, bins
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path
 
 
