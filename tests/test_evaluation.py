@@ -293,15 +293,15 @@ def test_plotting_leaves_the_matplotlib_backend_alone(tmp_path):
     # Notebooks plot inline; a library call that switched the backend to Agg would break that.
     import matplotlib
 
-    from srngan.analysis import compare
+    from srngan.analysis.compare import _figure, _save
 
     before = matplotlib.get_backend()
     matplotlib.use("svg")
     try:
         plot_elhist({"run": {"real_fake": torch.rand(50)}}, tmp_path / "e.png")
-        fig, axes = compare._figure(1, 1)
+        fig, axes = _figure(1, 1)
         axes[0, 0].plot([0, 1])
-        compare._save(fig, tmp_path / "c.png")
+        _save(fig, tmp_path / "c.png")
         assert matplotlib.get_backend() == "svg"
     finally:
         matplotlib.use(before)
