@@ -44,6 +44,55 @@ def test_small_discriminator_depends_on_the_class():
     assert not torch.allclose(d(x, torch.tensor([0, 0])), d(x, torch.tensor([1, 1])))
 
 
+def test_small_discriminator_options():
+    d = SmallDiscriminator(32, num_classes=4, base_channels=4, aux_classifier=True,
+                           translate=0.125, minibatch_std=4)  # fmt: skip
+    x, y = torch.randn(6, 3, 32, 32), torch.tensor([0, 1, 2, 3, 0, 1])
+    logits, classes = d.logits_and_classes(x, y)
+    assert logits.shape == (6,) and classes.shape == (6, 4)
+    d.eval()  # no translation outside training: deterministic
+    assert torch.equal(d(x, y), d(x, y)) and torch.allclose(d(x, y), d.logits_and_classes(x, y)[0])
+    d.train()
+    torch.manual_seed(0)
+    assert not torch.equal(d(x, y), d(x, y))
+    plain = SmallDiscriminator(32, num_classes=4, base_channels=4)
+    assert plain.logits_and_classes(x, y)[1] is None
+    for kwargs, match in [({"translate": 0.5}, "translate"), ({"minibatch_std": -1}, "minibatch_std"),
+                          ({"aux_classifier": True, "num_classes": 0}, "aux_classifier")]:  # fmt: skip
+        with pytest.raises(ValueError, match=match):
+            SmallDiscriminator(32, **{"num_classes": 4, **kwargs})
+
+
+def test_random_translate_shifts_whole_images():
+    from srngan.models.augment import random_translate
+
+    x = torch.zeros(50, 1, 8, 8)
+    x[:, :, 3:5, 3:5] = 1.0
+    out = random_translate(x, 0.25, generator=torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and torch.equal(out.sum(dim=(1, 2, 3)), x.sum(dim=(1, 2, 3)))
+    assert len({tuple(o.nonzero()[0].tolist()) for o in out}) > 1  # different offsets
+    assert random_translate(x, 0.0) is x
+    with pytest.raises(ValueError, match="fraction"):
+        random_translate(x, 1.0)
+
+
+def test_class_loss_needs_a_d_with_a_class_head():
+    g = SmallGenerator(16, z_dim=8, num_classes=4, base_channels=4)
+    with pytest.raises(ValueError, match="logits_and_classes"):
+        GANModule(g, _NoHead(), class_loss_weight=1.0)
+    with pytest.raises(ValueError, match="class_loss_weight"):
+        GANModule(g, SmallDiscriminator(16, 4, 4, aux_classifier=True), class_loss_weight=-1.0)
+    d = SmallDiscriminator(16, 4, 4, aux_classifier=True)
+    assert GANModule(g, d, class_loss_weight=1.0).hparams.class_loss_weight == 1.0
+
+
+class _NoHead(torch.nn.Module):
+    num_classes = 4
+
+    def forward(self, x, y=None):
+        return x.flatten(1).sum(1)
+
+
 def test_quickstart_config_trains_tiny(tmp_path):
     from PIL import Image
 

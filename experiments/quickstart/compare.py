@@ -31,6 +31,14 @@ GLYPHS = ["--data.dataset", "imagefolder", "--data.root", "/tmp/glyphs"]
 N1 = ["--model.n_dis", "1"]  # the first small-net version (n_dis 1), where the ablations were run
 BASE32 = ["--model.generator.base_channels", "32", "--model.discriminator.base_channels", "32"]
 
+AC = ["--model.class_loss_weight", "1.0", "--model.discriminator.aux_classifier", "true"]
+TR = ["--model.discriminator.translate", "0.125"]
+
+LAYERED = ["--model.generator.layered", "true"]
+COORD = ["--model.generator.coord_channels", "true"]
+
+STN = ["--model.generator.spatial_transform", "true"]
+
 CANDIDATES: dict[str, tuple[str, list[str]]] = {
     # The old quickstart (ResNets, base 64).
     "old_default": (OLD, []),
@@ -50,6 +58,21 @@ CANDIDATES: dict[str, tuple[str, list[str]]] = {
     "ndis2_noembed": (NEW, ["--model.generator.embed_dim", "0"]),
     "ndis2_no_d_input": (NEW, ["--model.discriminator.input_conditioning", "false"]),
     "ndis2_dbase32": (NEW, ["--model.discriminator.base_channels", "32"]),
+    # After the domain classifier v2 (1.00 on real images): new D options and the AC term.
+    "ac1": (NEW, AC),
+    "ac1_tr": (NEW, [*AC, *TR]),
+    "tr": (NEW, TR),
+    "ac1_tr_mbstd": (NEW, [*AC, *TR, "--model.discriminator.minibatch_std", "4"]),
+    "layered_coord": (NEW, [*LAYERED, *COORD]),
+    "layered": (NEW, LAYERED),
+    "coord": (NEW, COORD),
+    "gbase32": (NEW, ["--model.generator.base_channels", "32"]),
+    "ns": (NEW, ["--model.loss.class_path", "srngan.losses.NonSaturating"]),
+    "ndis4": (NEW, ["--model.n_dis", "4"]),
+    "tr_mbstd": (NEW, [*TR, "--model.discriminator.minibatch_std", "4"]),
+    "stn": (NEW, STN),
+    "stn_layered": (NEW, [*STN, *LAYERED]),
+    "stn_lrg2": (NEW, [*STN, "--model.lr_g", "2e-4"]),
     # The same settings on an image folder of glyphs
     # (python examples/make_glyph_folder.py /tmp/glyphs; classifier: trained on the folder).
     "quickstart_glyphs": (NEW, GLYPHS),
@@ -58,21 +81,26 @@ CANDIDATES: dict[str, tuple[str, list[str]]] = {
 
 def evaluate(module, classifier, per_class: int = 100, seed: int = 1234, second=None) -> dict:
     """Class accuracy of ``per_class`` conditional EMA samples per class, overall and per class
-    (``second``: another classifier's, as ``acc2`` / ``per_class2``)."""
+    (``second``: another classifier's, as ``acc2`` / ``per_class2``; ``acc_raw``: the domain
+    classifier's on the raw G's samples, without EMA)."""
     k = module.num_conditional_classes
     g = torch.Generator().manual_seed(seed)
     labels = torch.arange(k).repeat_interleave(per_class)
     z = torch.randn(labels.shape[0], module.z_dim, generator=g)
-    images = []
-    for start in range(0, labels.shape[0], 500):
-        x = module.generate(z[start : start + 500], labels[start : start + 500])
-        images.append(((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8))
-    images = torch.cat(images)
-    out = {}
-    for suffix, net in (("", classifier), ("2", second)):
-        if net is None:
+
+    def images(use_ema: bool) -> torch.Tensor:
+        out = []
+        for start in range(0, labels.shape[0], 500):
+            x = module.generate(z[start : start + 500], labels[start : start + 500], use_ema)
+            out.append(((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8))
+        return torch.cat(out)
+
+    ema, out = images(True), {}
+    for suffix, net, x in (("", classifier, ema), ("2", second, ema), ("_raw", classifier, None)):
+        if net is None or (x is None and module.generator_ema is None):
             continue
-        hit = (net(images)[1].argmax(1) == labels).float().view(k, per_class).mean(1)
+        x = images(False) if x is None else x
+        hit = (net(x)[1].argmax(1) == labels).float().view(k, per_class).mean(1)
         out[f"acc{suffix}"] = round(float(hit.mean()), 4)
         out[f"per_class{suffix}"] = [round(float(a), 3) for a in hit]
     return out

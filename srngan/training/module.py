@@ -7,6 +7,7 @@ from typing import Literal
 
 import lightning as L
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.optim.lr_scheduler import LambdaLR
 
@@ -54,6 +55,11 @@ class GANModule(L.LightningModule):
         ema_decay: keep an EMA of G with this decay for sampling and metrics; ``None``: off.
         ema_start: G-step from which the EMA averages (before it, it copies G).
         log_every_n_g_steps: scalar logging interval in G-steps (0: off).
+        class_loss_weight: weight of an auxiliary classification term (AC-GAN style,
+            Odena et al. 2017; 0: off). D minimizes the cross-entropy of its class logits on
+            *real* images, G that of its samples' labels on fakes. Needs a conditional G and a D
+            with ``logits_and_classes(x, y) -> (logits (N,), class_logits (N, K))``, e.g.
+            ``SmallDiscriminator(aux_classifier=True)``.
 
     Example::
 
@@ -86,6 +92,7 @@ class GANModule(L.LightningModule):
         ema_decay: float | None = None,
         ema_start: int = 0,
         log_every_n_g_steps: int = 10,
+        class_loss_weight: float = 0.0,
     ) -> None:
         super().__init__()
         _validate(locals())
@@ -99,6 +106,7 @@ class GANModule(L.LightningModule):
                 del self.hparams[key]
         self.automatic_optimization = False
         self.num_conditional_classes = _check_contract(generator, discriminator)
+        _check_class_loss(class_loss_weight, self.num_conditional_classes, discriminator)
         self.z_dim = generator.z_dim
         self.loss_fn = loss if loss is not None else Hinge()
         self.regularizer = regularizer if regularizer is not None else Regularizer()
@@ -166,16 +174,22 @@ class GANModule(L.LightningModule):
             fake = self.generator(torch.randn(n, self.z_dim, device=self.device), fake_labels)
         both_labels = None if labels is None else torch.cat([labels, fake_labels])
         # One forward over real and fake: one power iteration per D step, as with one batch.
-        logits = self.discriminator(torch.cat([real, fake]), both_labels)
+        logits, class_logits = self._d_forward(torch.cat([real, fake]), both_labels)
         loss_real = self.loss_fn.d_real(logits[:n])
         loss_fake = self.loss_fn.d_fake(logits[n:])
         loss = loss_real + loss_fake
+        loss_class = None
+        if class_logits is not None:  # the auxiliary classifier learns from real images only
+            loss_class = F.cross_entropy(class_logits[:n], labels)
+            loss = loss + self.hparams.class_loss_weight * loss_class
         penalty = self.regularizer.penalty(self.discriminator, real, fake, labels)
         if penalty is not None:
             loss = loss + penalty
         parts = {"loss/d_real": loss_real, "loss/d_fake": loss_fake, "loss/d": loss}
         if penalty is not None:
             parts["loss/penalty"] = penalty
+        if loss_class is not None:
+            parts["loss/d_class"] = loss_class
         self._check_finite(parts)
         opt_d.zero_grad(set_to_none=True)
         self.manual_backward(loss)
@@ -188,13 +202,22 @@ class GANModule(L.LightningModule):
         self.toggle_optimizer(opt_g)
         labels = self.sample_labels(n)
         fake = self.generator(torch.randn(n, self.z_dim, device=self.device), labels)
-        loss = self.loss_fn.g(self.discriminator(fake, labels))
+        logits, class_logits = self._d_forward(fake, labels)
+        loss = self.loss_fn.g(logits)
+        if class_logits is not None:
+            loss = loss + self.hparams.class_loss_weight * F.cross_entropy(class_logits, labels)
         self._check_finite({"loss/g": loss})
         opt_g.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         opt_g.step()
         self.untoggle_optimizer(opt_g)
         return loss.detach()
+
+    def _d_forward(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """D's logits, and its class logits when the auxiliary class loss is on (else None)."""
+        if self.hparams.get("class_loss_weight", 0.0):
+            return self.discriminator.logits_and_classes(x, labels)
+        return self.discriminator(x, labels), None
 
     def _check_finite(self, losses: dict[str, Tensor]) -> None:
         # Checked before the optimizer step, so a NaN never reaches the weights. One stacked
@@ -293,6 +316,19 @@ def _check_contract(generator: nn.Module, discriminator: nn.Module) -> int:
     return generator.num_classes
 
 
+def _check_class_loss(weight: float, num_classes: int, discriminator: nn.Module) -> None:
+    """One-line errors for an auxiliary class loss that cannot work."""
+    if not weight:
+        return
+    if not num_classes:
+        raise ValueError("class_loss_weight > 0 needs a conditional generator (num_classes >= 2)")
+    if not callable(getattr(discriminator, "logits_and_classes", None)):
+        raise ValueError(
+            f"class_loss_weight > 0 needs a discriminator with logits_and_classes(x, y); "
+            f"{type(discriminator).__name__} has none (e.g. SmallDiscriminator(aux_classifier=True))"
+        )
+
+
 def _validate(args: dict) -> None:
     """One-line ValueErrors for arguments a typo or a bad override can get wrong."""
     for key in ("generator", "discriminator"):
@@ -314,5 +350,7 @@ def _validate(args: dict) -> None:
         raise ValueError(f"max_g_steps must be >= 1, got {args['max_g_steps']}")
     if args["ema_decay"] is not None and not 0.0 <= args["ema_decay"] < 1.0:
         raise ValueError(f"ema_decay must be in [0, 1) or null, got {args['ema_decay']}")
+    if not args["class_loss_weight"] >= 0:
+        raise ValueError(f"class_loss_weight must be >= 0, got {args['class_loss_weight']}")
     if args["lr_decay"] not in ("linear", "none"):
         raise ValueError(f"unknown lr_decay {args['lr_decay']!r}; allowed: linear, none")
