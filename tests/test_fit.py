@@ -9,8 +9,7 @@ from conftest import CONFIGS
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from srngan.models import ResNetDiscriminator, ResNetGenerator
-from srngan.nn import stable_rank
-from srngan.training.callbacks import layer_spectra
+from srngan.nn import layer_spectra, stable_rank
 from srngan.training.module import GANModule
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
-from srngan.nn._matrix import weight_to_matrix
+from srngan.nn._matrix import output_dim, weight_to_matrix
+from srngan.nn.modes import eval_mode
 
-__all__ = ["spectra_scalars", "spectral_norm_value", "stable_rank"]
+__all__ = ["layer_spectra", "spectra_scalars", "spectral_norm_value", "stable_rank"]
 
 
 @torch.no_grad()
@@ -33,6 +36,35 @@ def stable_rank(weight: Tensor, dim: int = 0) -> float:
     if sigma_1 == 0:
         return 0.0
     return float(matrix.pow(2).sum() / sigma_1**2)
+
+
+def layer_spectra(
+    network: nn.Module, layers: Iterable[tuple[str, nn.Module]] | None = None
+) -> dict[str, tuple[float, float]]:
+    """``{layer: (sigma_1, stable rank)}`` of each layer's effective (normalized) weight.
+
+    Read in eval mode, so reading an SN / SRN weight never advances its power iteration (the
+    training flag is restored).
+
+    Args:
+        network: the network.
+        layers: ``(name, module)`` pairs to measure; default: every module of ``network`` with a
+            weight of 2 or more dimensions (Linear, Conv, ConvTranspose, Embedding).
+    """
+    if layers is None:
+        layers = [
+            (name, m)
+            for name, m in network.named_modules()
+            if isinstance(getattr(m, "weight", None), Tensor)
+            and m.weight.ndim >= 2
+            and "parametrizations" not in name
+        ]
+    out: dict[str, tuple[float, float]] = {}
+    with eval_mode(network):
+        for name, layer in layers:
+            dim = output_dim(layer)
+            out[name] = (spectral_norm_value(layer.weight, dim), stable_rank(layer.weight, dim))
+    return out
 
 
 def spectra_scalars(spectra: dict[str, tuple[float, float]]) -> dict[str, float]:

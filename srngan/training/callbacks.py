@@ -11,14 +11,10 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
-from torch import nn
 from torchvision.utils import make_grid, save_image
 
 from srngan.errors import NonFiniteError
-from srngan.nn import spectral_norm_value, stable_rank
-from srngan.nn._matrix import output_dim
-from srngan.nn.diagnostics import spectra_scalars
-from srngan.nn.modes import eval_mode
+from srngan.nn.diagnostics import layer_spectra, spectra_scalars
 from srngan.training.gstep import GStepCallback, every, run_dir
 from srngan.training.preemption import PreemptionHandler
 
@@ -250,26 +246,6 @@ class SampleGrid(GStepCallback):
 def _chunks(z: torch.Tensor, labels: torch.Tensor | None, size: int):
     for start in range(0, z.shape[0], size):
         yield z[start : start + size], None if labels is None else labels[start : start + size]
-
-
-def layer_spectra(network: nn.Module) -> dict[str, tuple[float, float]]:
-    """``{layer: (sigma_1, stable rank)}`` of each weight layer's effective (normalized) weight.
-
-    Read in eval mode, so reading them never advances a power iteration.
-    """
-    out: dict[str, tuple[float, float]] = {}
-    with eval_mode(network):
-        for name, layer in network.named_modules():
-            weight = getattr(layer, "weight", None)
-            if (
-                not isinstance(weight, torch.Tensor)
-                or weight.ndim < 2
-                or "parametrizations" in name
-            ):
-                continue
-            dim = output_dim(layer)
-            out[name] = (spectral_norm_value(weight, dim), stable_rank(weight, dim))
-    return out
 
 
 class SpectralMonitor(GStepCallback):
