@@ -35,7 +35,8 @@ from srngan.analysis.runs import Run, read_run
 
 RANK_RATIO = {"srn10": 0.1, "srn30": 0.3, "srn50": 0.5, "srn70": 0.7, "sn": 1.0}
 REGULARIZERS = ("vanilla", "sn", "srn70", "wgangp", "ortho")
-LABEL = {"vanilla": "no regularizer", "sn": "SN", "wgangp": "WGAN-GP", "ortho": "Ortho",
+RANDOM = "random"  # untrained networks (Fig. 5b's Random-GAN): eLhist reference only
+LABEL = {"vanilla": "no regularizer", "random": "random init (untrained)", "sn": "SN", "wgangp": "WGAN-GP", "ortho": "Ortho",
          **{f"srn{k}": f"SRN-{k}" for k in (10, 30, 50, 70)}}  # fmt: skip
 # (metric key, column title, True when higher is better)
 METRICS = (
@@ -115,8 +116,10 @@ def claim_a(runs, out: Path) -> str:
 def claim_b(runs, out: Path) -> str:
     present = [v for v in REGULARIZERS if v in runs]
     rows = []
-    # SRN-50 / SRN-30 (from experiment (a), same base config) as extra rows, not in the wins.
-    for v in present + [v for v in ("srn50", "srn30") if v in runs]:
+    # SRN-50 / SRN-30 (from experiment (a), same base config) and the untrained networks as
+    # extra rows, not in the wins.
+    extra = [v for v in ("srn50", "srn30", RANDOM) if v in runs]
+    for v in present + extra:
         m = [r.final_metrics() for r in runs[v]]
         rows.append(
             [LABEL[v], str(len(m))] + [mean_std([x.get(k) for x in m]) for k, *_ in METRICS]
@@ -133,7 +136,8 @@ def claim_b(runs, out: Path) -> str:
             if len(scores) == len(present):
                 count[(max if higher else min)(scores, key=scores.get)] += 1
         wins.append(f"{title}: " + ", ".join(f"{LABEL[v]} {n}" for v, n in count.items()))
-    plot_elhist(runs, present, out / "fig5b_regularizers.png", "eLhist across regularizers")
+    shown = present + [RANDOM] * (RANDOM in runs)
+    plot_elhist(runs, shown, out / "fig5b_regularizers.png", "eLhist across regularizers")
     header = ["D", "seeds"] + [title for _, title, _ in METRICS]
     return (
         "## (b) SRN vs SN vs WGAN-GP vs Ortho vs no regularizer\n\n" + table(header, rows)

@@ -28,9 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 
-# Which claim each experiment tests (issue 13): (a) c vs eLhist; (b)-(d) the regularizers.
+# Which claim each experiment tests (issue 13): (a) c vs eLhist; (b)-(d) the regularizers
+# ("random": untrained SRN-70 networks, the Random-GAN of Fig. 5b).
 EXPERIMENTS = {
-    "regularizers": ("vanilla", "sn", "srn70", "wgangp", "ortho"),
+    "regularizers": ("vanilla", "sn", "srn70", "wgangp", "ortho", "random"),
     "rank_ratio": ("srn10", "srn30", "srn50", "srn70", "sn"),
 }
 # Paper scale: the committed CIFAR-10 configs (Table 2); SRN-10/30 are SRN-70's with c changed.
@@ -43,6 +44,7 @@ CIFAR10 = {
     "srn10": ("configs/cifar10_uncond_srn70.yaml", "experiments/gan/small/variants/srn10.yaml"),
     "wgangp": ("configs/cifar10_uncond_wgangp.yaml",),
     "ortho": ("configs/cifar10_uncond_ortho.yaml",),
+    "random": ("configs/cifar10_uncond_srn70.yaml", "experiments/gan/small/variants/random.yaml"),
 }
 
 
