@@ -24,7 +24,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 OLD = str(HERE / "old_quickstart.yaml")  # the quickstart before issue 11
 GRIDS = Path("/tmp/qs")  # final 10 x 10 sample grids of each run
-NEW = str(REPO / "configs" / "quickstart.yaml")
+# The small-net quickstart before the spatial transformer (the base of the candidates below).
+NEW = str(HERE / "quickstart_2000_nstn.yaml")
+FINAL = str(REPO / "configs" / "quickstart.yaml")  # the committed quickstart
 
 GLYPHS = ["--data.dataset", "imagefolder", "--data.root", "/tmp/glyphs"]
 
@@ -38,6 +40,8 @@ LAYERED = ["--model.generator.layered", "true"]
 COORD = ["--model.generator.coord_channels", "true"]
 
 STN = ["--model.generator.spatial_transform", "true"]
+
+BETA0 = ["--model.betas", "[0.0, 0.99]"]
 
 CANDIDATES: dict[str, tuple[str, list[str]]] = {
     # The old quickstart (ResNets, base 64).
@@ -73,9 +77,21 @@ CANDIDATES: dict[str, tuple[str, list[str]]] = {
     "stn": (NEW, STN),
     "stn_layered": (NEW, [*STN, *LAYERED]),
     "stn_lrg2": (NEW, [*STN, "--model.lr_g", "2e-4"]),
+    "stn_beta0": (NEW, [*STN, "--model.betas", "[0.0, 0.99]"]),
+    "beta0": (NEW, ["--model.betas", "[0.0, 0.99]"]),
+    "stn_beta0_tr": (NEW, [*STN, *BETA0, *TR]),
+    "stn_beta0_ac": (NEW, [*STN, *BETA0, *AC]),
+    "stn_beta0_g32": (NEW, [*STN, *BETA0, "--model.generator.base_channels", "32"]),
+    "stn_beta0_tr_ac": (NEW, [*STN, *BETA0, *TR, *AC]),
+    "stn_beta0_tr_bs64": (NEW, [*STN, *BETA0, *TR, "--data.batch_size", "64", "--model.g_batch_size", "64"]),
+    "stn_beta0_tr_d32": (NEW, [*STN, *BETA0, *TR, "--model.discriminator.base_channels", "32"]),
+    "stn_beta0_tr_g32": (NEW, [*STN, *BETA0, *TR, "--model.generator.base_channels", "32"]),
     # The same settings on an image folder of glyphs
     # (python examples/make_glyph_folder.py /tmp/glyphs; classifier: trained on the folder).
     "quickstart_glyphs": (NEW, GLYPHS),
+    # The committed quickstart (= stn_beta0_tr, 1000 G-steps) and on the glyph folder.
+    "final": (FINAL, []),
+    "final_glyphs": (FINAL, GLYPHS),
 }  # fmt: skip
 
 
