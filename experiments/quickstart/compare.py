@@ -92,6 +92,7 @@ CANDIDATES: dict[str, tuple[str, list[str]]] = {
     # The committed quickstart (= stn_beta0_tr, 1000 G-steps) and on the glyph folder.
     "final": (FINAL, []),
     "final_glyphs": (FINAL, GLYPHS),
+    "final_ema995": (FINAL, ["--model.ema_decay", "0.995"]),
 }  # fmt: skip
 
 
