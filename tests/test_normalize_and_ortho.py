@@ -83,3 +83,21 @@ def test_ortho_penalty_is_zero_on_orthonormal_rows_and_descends():
 def test_ortho_penalty_rejects_negative_strength():
     with pytest.raises(ValueError, match="strength must be >= 0, got -1"):
         orthonormal_penalty(_model(), strength=-1)
+
+
+def test_layer_spectra_never_steps_a_power_iteration():
+    # A rank-0-only monitor that stepped SN / SRN power iterations would desynchronize DDP ranks.
+    from srngan.nn import layer_spectra
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 4 * 4, 2))
+    normalize_modules(net, "srn", rank_ratio=0.5)
+    net.train()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    spectra = layer_spectra(net)
+    assert set(spectra) == {"0", "3"} and net.training
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+    net.eval()  # reading the weight in training mode would itself step the iteration
+    with torch.no_grad():
+        expected = torch.linalg.matrix_norm(net[0].weight.flatten(1).double(), ord=2)
+    assert spectra["0"][0] == pytest.approx(float(expected), rel=1e-9)  # float64 SVD both sides

@@ -51,16 +51,18 @@ def layer_spectra(
         layers: ``(name, module)`` pairs to measure; default: every module of ``network`` with a
             weight of 2 or more dimensions (Linear, Conv, ConvTranspose, Embedding).
     """
-    if layers is None:
-        layers = [
-            (name, m)
-            for name, m in network.named_modules()
-            if isinstance(getattr(m, "weight", None), Tensor)
-            and m.weight.ndim >= 2
-            and "parametrizations" not in name
-        ]
     out: dict[str, tuple[float, float]] = {}
+    # Inside eval mode even the search: reading an SN / SRN weight in training mode would step
+    # its power iteration (on one DDP rank only, when a rank-0 monitor calls this).
     with eval_mode(network):
+        if layers is None:
+            layers = [
+                (name, m)
+                for name, m in network.named_modules()
+                if isinstance(getattr(m, "weight", None), Tensor)
+                and m.weight.ndim >= 2
+                and "parametrizations" not in name
+            ]
         for name, layer in layers:
             dim = output_dim(layer)
             out[name] = (spectral_norm_value(layer.weight, dim), stable_rank(layer.weight, dim))
