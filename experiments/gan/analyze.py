@@ -24,13 +24,11 @@ import math
 from collections import defaultdict
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.figure import Figure  # bare Figures: importing this never switches a backend
 
+from srngan.analysis.compare import markdown_table, mean_std
 from srngan.analysis.runs import Run, read_run
 
 RANK_RATIO = {"srn10": 0.1, "srn30": 0.3, "srn50": 0.5, "srn70": 0.7, "sn": 1.0}
@@ -58,30 +56,22 @@ def load(root: Path) -> dict[str, list[Run]]:
     return dict(runs)
 
 
-def mean_std(values) -> str:
-    values = [v for v in values if v is not None and math.isfinite(v)]
-    if not values:
-        return "-"
-    if len(values) == 1:
-        return f"{values[0]:.4g}"
-    return f"{np.mean(values):.4g} ± {np.std(values, ddof=1):.2g}"
-
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+def finite_mean_std(values) -> str:
+    """:func:`mean_std` of the values that exist and are finite (a metric a run lacks is None)."""
+    return mean_std([v for v in values if v is not None and math.isfinite(v)])
 
 
 def plot_elhist(runs: dict[str, list[Run]], variants, path: Path, title: str) -> None:
     """Fig. 5 style: pooled real-fake eLhist per variant, p95 dashed, IS in the legend."""
-    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    fig = Figure(figsize=(6.5, 3.8))
+    ax = fig.subplots()
     present = [v for v in variants if v in runs]
     values = {v: np.concatenate([r.elhist["real_fake"] for r in runs[v]]) for v in present}
     top = max(np.percentile(x, 99.5) for x in values.values())
     bins = np.linspace(0, top, 60)
     for i, v in enumerate(present):
         colour = f"C{i}"
-        is_ = mean_std([r.final_metrics().get("domain_is_mean") for r in runs[v]])
+        is_ = finite_mean_std([r.final_metrics().get("domain_is_mean") for r in runs[v]])
         ax.hist(values[v], bins, histtype="step", color=colour, density=True,
                 label=f"{LABEL[v]} (IS {is_}, n={len(runs[v])})")  # fmt: skip
         ax.axvline(np.percentile(values[v], 95), color=colour, ls="--", lw=1)
@@ -89,7 +79,6 @@ def plot_elhist(runs: dict[str, list[Run]], variants, path: Path, title: str) ->
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def claim_a(runs, out: Path) -> str:
@@ -100,15 +89,15 @@ def claim_a(runs, out: Path) -> str:
         rf = [r.elhist["real_fake"] for r in runs[v]]
         m = [r.final_metrics() for r in runs[v]]
         rows.append([f"{LABEL[v]} (c = {RANK_RATIO[v]})", str(len(rf)),
-                     mean_std([float(np.median(x)) for x in rf]),
-                     mean_std([float(np.percentile(x, 95)) for x in rf]),
-                     mean_std([x.get("domain_is_mean") for x in m]),
-                     mean_std([x.get("domain_fid") for x in m])])  # fmt: skip
+                     finite_mean_std([float(np.median(x)) for x in rf]),
+                     finite_mean_std([float(np.percentile(x, 95)) for x in rf]),
+                     finite_mean_std([x.get("domain_is_mean") for x in m]),
+                     finite_mean_std([x.get("domain_fid") for x in m])])  # fmt: skip
     plot_elhist(runs, RANK_RATIO, out / "fig5a_rank_ratio.png", "eLhist vs stable-rank target c")
     header = ["D", "seeds", "eLhist median", "eLhist p95", "domain IS", "domain FID"]
     return (
         "## (a) Lowering c moves eLhist toward zero\n\n"
-        + table(header, rows)
+        + markdown_table(header, rows)
         + ("\n\n![eLhist vs c](fig5a_rank_ratio.png)\n")
     )
 
@@ -122,7 +111,7 @@ def claim_b(runs, out: Path) -> str:
     for v in present + extra:
         m = [r.final_metrics() for r in runs[v]]
         rows.append(
-            [LABEL[v], str(len(m))] + [mean_std([x.get(k) for x in m]) for k, *_ in METRICS]
+            [LABEL[v], str(len(m))] + [finite_mean_std([x.get(k) for x in m]) for k, *_ in METRICS]
         )
     wins = []
     for key, title, higher in METRICS:
@@ -140,14 +129,15 @@ def claim_b(runs, out: Path) -> str:
     plot_elhist(runs, shown, out / "fig5b_regularizers.png", "eLhist across regularizers")
     header = ["D", "seeds"] + [title for _, title, _ in METRICS]
     return (
-        "## (b) SRN vs SN vs WGAN-GP vs Ortho vs no regularizer\n\n" + table(header, rows)
+        "## (b) SRN vs SN vs WGAN-GP vs Ortho vs no regularizer\n\n" + markdown_table(header, rows)
         + "\n\nBest per seed (seeds won): " + "; ".join(wins)
         + "\n\n![eLhist across regularizers](fig5b_regularizers.png)\n"
     )  # fmt: skip
 
 
 def claim_c(runs, out: Path) -> str:
-    fig, ax = plt.subplots(figsize=(6.5, 3.5))
+    fig = Figure(figsize=(6.5, 3.5))
+    ax = fig.subplots()
     rows = []
     for i, v in enumerate((*REGULARIZERS, "srn50", "srn30", "srn10")):
         if v not in runs:
@@ -161,7 +151,7 @@ def claim_c(runs, out: Path) -> str:
             if v in ("sn", "srn70", "srn50"):  # hinge losses on one scale (WGAN-GP's is not)
                 ax.plot(steps, loss, color=f"C{i}", lw=0.7, alpha=0.8,
                         label=LABEL[v] if j == 0 else None)  # fmt: skip
-        rows.append([LABEL[v], str(len(stds)), mean_std(stds), mean_std(jumps)])
+        rows.append([LABEL[v], str(len(stds)), finite_mean_std(stds), finite_mean_std(jumps)])
     ax.set(xlabel="G-step", ylabel="D hinge loss", title="Discriminator loss (Fig. 17), every seed")
     logged = np.concatenate([line.get_ydata() for line in ax.lines] or [[np.nan]])
     if np.isfinite(logged).any():
@@ -169,11 +159,10 @@ def claim_c(runs, out: Path) -> str:
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "fig17_d_loss.png", dpi=110)
-    plt.close(fig)
     header = ["D", "seeds", "std of D loss (2nd half)", "mean abs change between logs"]
     return (
         "## (c) SRN's D loss is steadier\n\n"
-        + table(header, rows)
+        + markdown_table(header, rows)
         + ("\n\n![D loss](fig17_d_loss.png)\n")
     )
 
@@ -195,7 +184,8 @@ def claim_d(runs, out: Path) -> str:
     variants = [v for v in ("sn", "srn70", "srn50", "srn30", "srn10", "vanilla") if v in runs]
     sizes = layer_sizes(runs[variants[0]][0])
     layers = [n for n in sizes if sizes[n] > 1]  # a 1 x n layer has stable rank 1 always
-    fig, axes = plt.subplots(1, len(layers), figsize=(3 * len(layers), 3), squeeze=False)
+    fig = Figure(figsize=(3 * len(layers), 3))
+    axes = fig.subplots(1, len(layers), squeeze=False)
     rows = []
     for i, v in enumerate(variants):
         c = RANK_RATIO.get(v)
@@ -215,19 +205,18 @@ def claim_d(runs, out: Path) -> str:
                                 label=LABEL[v] if j == 0 else None)  # fmt: skip
             if c is not None and c < 1:
                 axes[0, k].axhline(c, color=f"C{i}", ls=":", lw=0.8)
-            rows.append([LABEL[v], layer, str(sizes[layer]), mean_std(first), mean_std(last),
-                         mean_std(within) if within else "-"])  # fmt: skip
+            rows.append([LABEL[v], layer, str(sizes[layer]), finite_mean_std(first), finite_mean_std(last),
+                         finite_mean_std(within) if within else "-"])  # fmt: skip
     for k, layer in enumerate(layers):
         axes[0, k].set(title=f"D.{layer}", xlabel="G-step")
     axes[0, 0].set_ylabel("stable rank / min(m, n)")
     axes[0, -1].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "stable_rank.png", dpi=110)
-    plt.close(fig)
     header = ["D", "layer", "min(m,n)", "srank/min(m,n) first log", "last", "share of logs <= c"]
     return (
         "## (d) Per-layer stable rank over training\n\n"
-        + table(header, rows)
+        + markdown_table(header, rows)
         + ("\n\n![stable rank](stable_rank.png)\n")
     )
 

@@ -31,10 +31,19 @@ def group_runs(runs: Sequence[Run]) -> dict[str, list[Run]]:
     return groups
 
 
-def _mean_std(values: list[float]) -> str:
+def mean_std(values: list[float]) -> str:
+    """``"mean ± sample std"`` (ddof 1) of ``values``; one value alone; ``"-"`` for none."""
+    if not values:
+        return "-"
     if len(values) == 1:
         return f"{values[0]:.4g}"
     return f"{np.mean(values):.4g} ± {np.std(values, ddof=1):.2g}"
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table of ``rows`` under ``header``."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
 
 
 def comparison_table(groups: dict[str, list[Run]]) -> tuple[str, list[str]]:
@@ -52,7 +61,7 @@ def comparison_table(groups: dict[str, list[Run]]) -> tuple[str, list[str]]:
             ]  # fmt: skip
             notes.append(f"`{key}` is missing in {', '.join(lacking)}; not compared")
     header = ["config", "runs", "seeds", "G-steps", *shared]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    rows = []
     for label, runs in groups.items():
         steps = {max((m.get("g_step", 0) for m in r.metrics), default=_last_step(r)) for r in runs}
         cells = [
@@ -60,10 +69,10 @@ def comparison_table(groups: dict[str, list[Run]]) -> tuple[str, list[str]]:
             str(len(runs)),
             ", ".join(str(r.seed) for r in runs),
             ", ".join(str(s) for s in sorted(steps)),
-            *(_mean_std([f[k] for f in finals[label]]) for k in shared),
+            *(mean_std([f[k] for f in finals[label]]) for k in shared),
         ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines), notes
+        rows.append(cells)
+    return markdown_table(header, rows), notes
 
 
 def _last_step(run: Run) -> int:
