@@ -67,6 +67,13 @@ def test_every_run_of_an_experiment_composes(experiment, scale, capsys, tmp_path
             assert f"rank_ratio: 0.{variant[3:5].rstrip('0') or '0'}" in config
 
 
+def test_unknown_variant_is_one_line_naming_the_allowed_ones(capsys):
+    with pytest.raises(SystemExit):
+        run.main(["rank_ratio", "--variants", "srn99", "--dry-run"])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.endswith("unknown variant(s) srn99; allowed: srn10, srn30, srn50, srn70, sn")
+
+
 def test_tiny_experiment_runs_skips_finished_runs_and_is_analyzed(tmp_path):
     cmd = [sys.executable, str(EXPERIMENTS / "run.py"), "rank_ratio", "--variants", "srn10",
            "sn", "--seeds", "0", "--threads", "1", "--runs-dir", str(tmp_path / "runs"),

@@ -110,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     variants = args.variants or EXPERIMENTS[args.experiment]
     unknown = sorted(set(variants) - set(EXPERIMENTS[args.experiment]))
     if unknown:
-        p.error(f"unknown variant(s) {', '.join(unknown)}; allowed: {', '.join(variants)}")
+        allowed = ", ".join(EXPERIMENTS[args.experiment])
+        p.error(f"unknown variant(s) {', '.join(unknown)}; allowed: {allowed}")
     env = dict(os.environ)
     if args.threads:
         env["OMP_NUM_THREADS"] = str(args.threads)
