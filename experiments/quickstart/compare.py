@@ -113,14 +113,41 @@ def evaluate(module, classifier, per_class: int = 100, seed: int = 1234, second=
         return torch.cat(out)
 
     ema, out = images(True), {}
-    for suffix, net, x in (("", classifier, ema), ("2", second, ema), ("_raw", classifier, None)):
-        if net is None or (x is None and module.generator_ema is None):
+    recal = None
+    if module.generator_ema is not None:
+        recal = images_recalibrated(module, z, labels)
+    for suffix, net, x in (("", classifier, ema), ("2", second, ema), ("_raw", classifier, None),
+                           ("_recal", classifier, recal)):
+        if net is None or (x is None and module.generator_ema is None) or (suffix == "_recal" and x is None):
             continue
         x = images(False) if x is None else x
         hit = (net(x)[1].argmax(1) == labels).float().view(k, per_class).mean(1)
         out[f"acc{suffix}"] = round(float(hit.mean()), 4)
         out[f"per_class{suffix}"] = [round(float(a), 3) for a in hit]
     return out
+
+
+def images_recalibrated(module, z, labels, batches: int = 20, n: int = 100) -> torch.Tensor:
+    """EMA samples after re-estimating its BN statistics from its own train-mode passes."""
+    import copy
+
+    net = copy.deepcopy(module.generator_ema)
+    for m in net.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.reset_running_stats()
+            m.momentum = None
+    g = torch.Generator().manual_seed(99)
+    net.train()
+    with torch.no_grad():
+        for _ in range(batches):
+            y = torch.randint(module.num_conditional_classes, (n,), generator=g)
+            net(torch.randn(n, module.z_dim, generator=g), y)
+        net.eval()
+        out = []
+        for start in range(0, labels.shape[0], 500):
+            x = net(z[start : start + 500], labels[start : start + 500])
+            out.append(((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8))
+    return torch.cat(out)
 
 
 def folder_classifier(root: str, num_classes: int, resolution: int):
@@ -140,7 +167,7 @@ def folder_classifier(root: str, num_classes: int, resolution: int):
     return net, round(held_out, 4)
 
 
-def run(name: str, steps: int, seed: int, eval_every: int, extra: list[str]) -> dict:
+def run(name: str, steps: int, seed: int, eval_every: int, extra: list[str], tag: str = "") -> dict:
     import lightning as L
     from strong_classifier import load_strong_classifier
     from torchvision.utils import make_grid, save_image
@@ -185,9 +212,9 @@ def run(name: str, steps: int, seed: int, eval_every: int, extra: list[str]) -> 
     labels = torch.arange(module.num_conditional_classes).repeat_interleave(10)
     z = torch.randn(len(labels), module.z_dim, generator=torch.Generator().manual_seed(1234))
     grid = make_grid(module.generate(z, labels) * 0.5 + 0.5, nrow=10, padding=1)
-    save_image(grid, GRIDS / f"{name}_s{seed}_{steps}.png")
+    save_image(grid, GRIDS / f"{tag or name}_s{seed}_{steps}.png")
     return {
-        "name": name, "seed": seed, "steps": steps, "threads": torch.get_num_threads(),
+        "name": tag or name, "seed": seed, "steps": steps, "threads": torch.get_num_threads(),
         "train_s": round(seconds, 1), "s_per_step": round(seconds / steps, 4),
         "extra": extra, "classifier_acc": classifier_acc, "final": curve[-1], "curve": curve,
     }  # fmt: skip
@@ -215,13 +242,14 @@ def main() -> None:
     p.add_argument("--eval-every", type=int, default=250)
     p.add_argument("--results", type=Path, default=HERE / "results.jsonl")
     p.add_argument("--table", action="store_true")
+    p.add_argument("--tag", default="", help="name of the run in the results and grid (default: the candidate)")
     a, extra = p.parse_known_args()
     GRIDS.mkdir(exist_ok=True)  # the rest: more `srngan fit` overrides
     a.extra = extra
     if a.table:
         table(a.results)
         return
-    record = run(a.name, a.steps, a.seed, a.eval_every, a.extra)
+    record = run(a.name, a.steps, a.seed, a.eval_every, a.extra, a.tag)
     with a.results.open("a") as f:
         f.write(json.dumps(record) + "\n")
     print(json.dumps(record["final"]), f"{record['train_s']} s")

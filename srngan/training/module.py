@@ -60,6 +60,11 @@ class GANModule(L.LightningModule):
             *real* images, G that of its samples' labels on fakes. Needs a conditional G and a D
             with ``logits_and_classes(x, y) -> (logits (N,), class_logits (N, K))``, e.g.
             ``SmallDiscriminator(aux_classifier=True)``.
+        mismatch_weight: weight of a matching-aware D term (Reed et al. 2016; 0: off): every
+            D step also shows D the real images paired with a wrong class (uniform over the
+            others) and trains it to call them fake, so D must bind each class to its look,
+            not only tell real from fake; the term costs one more real batch through D.
+            Needs a conditional G.
 
     Example::
 
@@ -93,6 +98,7 @@ class GANModule(L.LightningModule):
         ema_start: int = 0,
         log_every_n_g_steps: int = 10,
         class_loss_weight: float = 0.0,
+        mismatch_weight: float = 0.0,
     ) -> None:
         super().__init__()
         _validate(locals())
@@ -107,6 +113,8 @@ class GANModule(L.LightningModule):
         self.automatic_optimization = False
         self.num_conditional_classes = _check_contract(generator, discriminator)
         _check_class_loss(class_loss_weight, self.num_conditional_classes, discriminator)
+        if mismatch_weight and not self.num_conditional_classes:
+            raise ValueError("mismatch_weight > 0 needs a conditional generator (num_classes >= 2)")
         self.z_dim = generator.z_dim
         self.loss_fn = loss if loss is not None else Hinge()
         self.regularizer = regularizer if regularizer is not None else Regularizer()
@@ -172,12 +180,21 @@ class GANModule(L.LightningModule):
         with torch.no_grad():
             fake_labels = self.sample_labels(n)
             fake = self.generator(torch.randn(n, self.z_dim, device=self.device), fake_labels)
-        both_labels = None if labels is None else torch.cat([labels, fake_labels])
+        images, all_labels = torch.cat([real, fake]), None
+        if labels is not None:
+            all_labels = torch.cat([labels, fake_labels])
+        mismatch = bool(self.hparams.get("mismatch_weight", 0.0))
+        if mismatch:  # real images with a wrong class: fakes to a matching-aware D
+            images = torch.cat([images, real])
+            all_labels = torch.cat([all_labels, wrong_labels(labels, self.num_conditional_classes)])
         # One forward over real and fake: one power iteration per D step, as with one batch.
-        logits, class_logits = self._d_forward(torch.cat([real, fake]), both_labels)
+        logits, class_logits = self._d_forward(images, all_labels)
         loss_real = self.loss_fn.d_real(logits[:n])
-        loss_fake = self.loss_fn.d_fake(logits[n:])
+        loss_fake = self.loss_fn.d_fake(logits[n : 2 * n])
         loss = loss_real + loss_fake
+        if mismatch:
+            loss_mismatch = self.loss_fn.d_fake(logits[2 * n :])
+            loss = loss + self.hparams.mismatch_weight * loss_mismatch
         loss_class = None
         if class_logits is not None:  # the auxiliary classifier learns from real images only
             loss_class = F.cross_entropy(class_logits[:n], labels)
@@ -190,6 +207,8 @@ class GANModule(L.LightningModule):
             parts["loss/penalty"] = penalty
         if loss_class is not None:
             parts["loss/d_class"] = loss_class
+        if mismatch:
+            parts["loss/d_mismatch"] = loss_mismatch
         self._check_finite(parts)
         opt_d.zero_grad(set_to_none=True)
         self.manual_backward(loss)
@@ -296,6 +315,12 @@ class GANModule(L.LightningModule):
             self._pending_rng = None
 
 
+def wrong_labels(labels: Tensor, num_classes: int) -> Tensor:
+    """For every label, another class drawn uniformly from the ``num_classes - 1`` others."""
+    shift = torch.randint(1, num_classes, labels.shape, device=labels.device)
+    return (labels + shift) % num_classes
+
+
 def _check_contract(generator: nn.Module, discriminator: nn.Module) -> int:
     """The class count G conditions on; one-line errors for networks that break the contract."""
     for name in ("z_dim", "num_classes"):
@@ -352,5 +377,7 @@ def _validate(args: dict) -> None:
         raise ValueError(f"ema_decay must be in [0, 1) or null, got {args['ema_decay']}")
     if not args["class_loss_weight"] >= 0:
         raise ValueError(f"class_loss_weight must be >= 0, got {args['class_loss_weight']}")
+    if not args["mismatch_weight"] >= 0:
+        raise ValueError(f"mismatch_weight must be >= 0, got {args['mismatch_weight']}")
     if args["lr_decay"] not in ("linear", "none"):
         raise ValueError(f"unknown lr_decay {args['lr_decay']!r}; allowed: linear, none")

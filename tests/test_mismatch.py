@@ -1,0 +1,105 @@
+"""The matching-aware discriminator term (``GANModule(mismatch_weight=...)``, issue 11)."""
+
+from __future__ import annotations
+
+import lightning as L
+import pytest
+import torch
+from lightning.pytorch.loggers import Logger
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from srngan.losses import Hinge
+from srngan.models import SmallGenerator
+from srngan.training.module import GANModule, wrong_labels
+
+
+def test_wrong_labels_are_wrong_and_uniform_over_the_others():
+    torch.manual_seed(0)
+    labels = torch.arange(5).repeat(1800)
+    wrong = wrong_labels(labels, 5)
+    assert not (wrong == labels).any() and wrong.min() >= 0 and wrong.max() <= 4
+    for c in range(5):
+        counts = torch.bincount(wrong[labels == c], minlength=5).float()
+        assert counts[c] == 0
+        # 1800 draws over 4 classes: 450 expected, binomial sd ~18; 10 % is > 2.5 sd.
+        others = counts[torch.arange(5) != c]
+        assert ((others - 450).abs() < 45).all(), counts
+
+
+class _SpyD(nn.Module):
+    """A conditional D that records what it is shown; its logit is a class-wise affine map."""
+
+    num_classes = 4
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(4))
+        self.seen: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def forward(self, x, y=None):
+        self.seen.append((x.detach().clone(), y.clone()))
+        return self.scale[y] * x.mean(dim=(1, 2, 3))
+
+
+def _one_g_step(mismatch_weight: float, logger=False) -> tuple[_SpyD, torch.Tensor, torch.Tensor]:
+    torch.manual_seed(0)
+    real = torch.rand(8, 3, 8, 8) * 2 - 1
+    labels = torch.arange(8) % 4
+    d = _SpyD()
+    module = GANModule(SmallGenerator(8, z_dim=4, num_classes=4, base_channels=2), d,
+                       n_dis=1, max_g_steps=1, mismatch_weight=mismatch_weight,
+                       log_every_n_g_steps=1)  # fmt: skip
+    trainer = L.Trainer(accelerator="cpu", logger=logger, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False, max_epochs=-1)  # fmt: skip
+    trainer.fit(module, DataLoader(TensorDataset(real, labels), batch_size=8))
+    return d, real, labels
+
+
+def test_d_step_shows_real_images_with_wrong_classes_as_fakes():
+    d, real, labels = _one_g_step(1.0)
+    x, y = d.seen[0]  # the D step: real, fake, then the real images again
+    assert x.shape[0] == 24 and torch.equal(x[:8], real) and torch.equal(x[16:], real)
+    assert torch.equal(y[:8], labels) and not (y[16:] == labels).any()
+    assert d.seen[1][0].shape[0] == 8  # the G step sees fakes only
+    plain, _, _ = _one_g_step(0.0)
+    assert plain.seen[0][0].shape[0] == 16
+
+
+def test_mismatch_term_is_the_weighted_loss_on_wrongly_labelled_reals():
+    """The logged D losses, recomputed from what the spy D saw (its logits are closed-form at
+    its initial scale 1): ``loss/d = d_real + d_fake + 0.5 * d_fake(D(real, wrong))``."""
+    logger = _Recorder()
+    d, _, _ = _one_g_step(0.5, logger)
+    x, _ = d.seen[0]
+    logits = x.mean(dim=(1, 2, 3))
+    hinge, m = Hinge(), logger.metrics
+    expected = hinge.d_fake(logits[16:])
+    assert m["loss/d_mismatch"] == pytest.approx(float(expected), abs=1e-6)
+    assert float(expected) > 0.1  # not vacuous on this batch
+    total = hinge.d_real(logits[:8]) + hinge.d_fake(logits[8:16]) + 0.5 * expected
+    assert m["loss/d"] == pytest.approx(float(total), abs=1e-6)
+
+
+class _Recorder(Logger):
+    def __init__(self) -> None:
+        super().__init__()
+        self.metrics: dict[str, float] = {}
+
+    name = "recorder"
+    version = 0
+
+    def log_metrics(self, metrics, step=None) -> None:
+        self.metrics.update(metrics)
+
+    def log_hyperparams(self, params, *args, **kwargs) -> None:
+        pass
+
+
+def test_mismatch_weight_is_validated():
+    g = SmallGenerator(8, z_dim=4, num_classes=4, base_channels=2)
+    with pytest.raises(ValueError, match="mismatch_weight must be >= 0, got -1"):
+        GANModule(g, _SpyD(), mismatch_weight=-1.0)
+    with pytest.raises(ValueError, match="mismatch_weight > 0 needs a conditional generator"):
+        GANModule(SmallGenerator(8, z_dim=4, num_classes=0, base_channels=2), nn.Identity(),
+                  mismatch_weight=1.0)  # fmt: skip
