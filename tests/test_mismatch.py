@@ -1,4 +1,5 @@
-"""The matching-aware discriminator term (``GANModule(mismatch_weight=...)``, issue 11)."""
+"""The class-binding and diversity terms of ``GANModule`` (issue 11): the matching-aware D
+(``mismatch_weight``, ``mismatch_candidates``) and the mode-seeking term (``mode_seeking_weight``)."""
 
 from __future__ import annotations
 
@@ -42,14 +43,18 @@ class _SpyD(nn.Module):
         return self.scale[y] * x.mean(dim=(1, 2, 3))
 
 
-def _one_g_step(mismatch_weight: float, logger=False) -> tuple[_SpyD, torch.Tensor, torch.Tensor]:
+def _one_g_step(
+    mismatch_weight: float, logger=False, real=None, scale=None, **kwargs
+) -> tuple[_SpyD, torch.Tensor, torch.Tensor]:
     torch.manual_seed(0)
-    real = torch.rand(8, 3, 8, 8) * 2 - 1
+    real = torch.rand(8, 3, 8, 8) * 2 - 1 if real is None else real
     labels = torch.arange(8) % 4
     d = _SpyD()
+    if scale is not None:
+        d.scale.data.copy_(scale)
     module = GANModule(SmallGenerator(8, z_dim=4, num_classes=4, base_channels=2), d,
                        n_dis=1, max_g_steps=1, mismatch_weight=mismatch_weight,
-                       log_every_n_g_steps=1)  # fmt: skip
+                       log_every_n_g_steps=1, **kwargs)  # fmt: skip
     trainer = L.Trainer(accelerator="cpu", logger=logger, enable_checkpointing=False,
                         enable_progress_bar=False, enable_model_summary=False, max_epochs=-1)  # fmt: skip
     trainer.fit(module, DataLoader(TensorDataset(real, labels), batch_size=8))
@@ -96,6 +101,18 @@ class _Recorder(Logger):
         pass
 
 
+def test_hard_wrong_labels_are_the_ones_d_scores_highest():
+    """With 40 candidates all 3 wrong classes are drawn (miss probability ~1e-7 per image),
+    and the spy D scores class c as ``(c + 1) * mean(x)`` on these positive images: the hard
+    wrong class is 3, or 2 for images of class 3."""
+    real = torch.rand(8, 3, 8, 8) * 0.9 + 0.1
+    d, _, labels = _one_g_step(1.0, real=real, scale=torch.arange(1.0, 5.0), mismatch_candidates=40)
+    scored_x, scored_y = d.seen[0]  # the scoring pass: 40 candidates per real image
+    assert scored_x.shape[0] == 40 * 8 and not (scored_y == labels.repeat(40)).any()
+    x, y = d.seen[1]  # the D step
+    assert x.shape[0] == 24 and torch.equal(y[16:], torch.where(labels == 3, 2, 3))
+
+
 def test_mismatch_weight_is_validated():
     g = SmallGenerator(8, z_dim=4, num_classes=4, base_channels=2)
     with pytest.raises(ValueError, match="mismatch_weight must be >= 0, got -1"):
@@ -103,3 +120,30 @@ def test_mismatch_weight_is_validated():
     with pytest.raises(ValueError, match="mismatch_weight > 0 needs a conditional generator"):
         GANModule(SmallGenerator(8, z_dim=4, num_classes=0, base_channels=2), nn.Identity(),
                   mismatch_weight=1.0)  # fmt: skip
+    for bad in (0, 1.5, True):
+        with pytest.raises(
+            ValueError, match=rf"mismatch_candidates must be an int >= 1, got {bad}"
+        ):
+            GANModule(g, _SpyD(), mismatch_weight=1.0, mismatch_candidates=bad)
+    with pytest.raises(ValueError, match=r"mode_seeking_weight must be >= 0, got -0\.5"):
+        GANModule(g, _SpyD(), mode_seeking_weight=-0.5)
+
+
+def test_mode_seeking_term_matches_a_float64_loop():
+    from srngan.training.module import mode_seeking_term
+
+    torch.manual_seed(0)
+    fake, z = torch.randn(6, 3, 4, 4, dtype=torch.float64), torch.randn(6, 5, dtype=torch.float64)
+    ratios = []
+    for i in range(3):
+        ratios.append((fake[i] - fake[i + 3]).abs().mean() / (z[i] - z[i + 3]).abs().mean())
+    expected = 1.0 / (sum(ratios) / 3 + 1e-5)
+    assert float(mode_seeking_term(fake, z)) == pytest.approx(float(expected), rel=1e-12)
+    # Identical images for different latents (collapse) is what the term penalises most.
+    assert mode_seeking_term(fake[:3].repeat(2, 1, 1, 1), z) > 1e4
+
+
+def test_g_step_pairs_share_a_class_under_mode_seeking():
+    d, _, _ = _one_g_step(0.0, mode_seeking_weight=0.25)
+    _, y = d.seen[-1]  # the G step: 8 fakes, pairs (i, i + 4)
+    assert y.shape[0] == 8 and torch.equal(y[:4], y[4:])

@@ -43,6 +43,10 @@ STN = ["--model.generator.spatial_transform", "true"]
 
 BETA0 = ["--model.betas", "[0.0, 0.99]"]
 
+ROUND2 = str(HERE / "quickstart_round2.yaml")  # the quickstart after round 2
+G32 = ["--model.generator.base_channels", "32"]
+MM1 = ["--model.mismatch_weight", "1.0"]
+
 CANDIDATES: dict[str, tuple[str, list[str]]] = {
     # The old quickstart (ResNets, base 64).
     "old_default": (OLD, []),
@@ -93,6 +97,24 @@ CANDIDATES: dict[str, tuple[str, list[str]]] = {
     "final": (FINAL, []),
     "final_glyphs": (FINAL, GLYPHS),
     "final_ema995": (FINAL, ["--model.ema_decay", "0.995"]),
+    # Round 3 (docs/quickstart.md section 6), on the round-2 quickstart (frozen copy).
+    "r2": (ROUND2, []),
+    "r2_g64": (ROUND2, ["--model.generator.base_channels", "64"]),
+    "r2_d64": (ROUND2, ["--model.discriminator.base_channels", "64"]),
+    "r2_g32": (ROUND2, G32),
+    "r2_g64_ndis1": (ROUND2, ["--model.generator.base_channels", "64", *N1]),
+    "r2_g32_ndis1": (ROUND2, [*G32, *N1]),
+    "r2_mm1": (ROUND2, MM1),
+    "r2_mm1_g32": (ROUND2, [*MM1, *G32]),
+    "r2_mm05_g32": (ROUND2, ["--model.mismatch_weight", "0.5", *G32]),
+    "r2_mm1_g32_mbstd": (ROUND2, [*MM1, *G32, "--model.discriminator.minibatch_std", "4"]),
+    "r2_mm1_g32_ms1": (ROUND2, [*MM1, *G32, "--model.mode_seeking_weight", "1.0"]),
+    "r2_mm1_g32_ms025": (ROUND2, [*MM1, *G32, "--model.mode_seeking_weight", "0.25"]),
+    "r2_mm1_g32_nostn": (ROUND2, [*MM1, *G32, "--model.generator.spatial_transform", "false"]),
+    "r2_mm1_g32_d32": (ROUND2, [*MM1, *G32, "--model.discriminator.base_channels", "32"]),
+    "r2_mm1_g32_ms025_hard3": (ROUND2, [*MM1, *G32, "--model.mode_seeking_weight", "0.25",
+                                        "--model.mismatch_candidates", "3"]),
+    "r2_mm1_g32_hard3": (ROUND2, [*MM1, *G32, "--model.mismatch_candidates", "3"]),
 }  # fmt: skip
 
 

@@ -65,6 +65,13 @@ class GANModule(L.LightningModule):
             others) and trains it to call them fake, so D must bind each class to its look,
             not only tell real from fake; the term costs one more real batch through D.
             Needs a conditional G.
+        mismatch_candidates: wrong classes drawn per real image for that term; D is shown
+            the one it scores highest (a hard negative, scored without a gradient), so
+            similar-looking classes meet more often than uniform draws give. 1: uniform.
+        mode_seeking_weight: weight of Mao et al. (2019)'s mode-seeking term in G's loss
+            (0: off; see :func:`mode_seeking_term`): the G batch is drawn as pairs with the
+            same class, and G is penalised when different latents give similar images, against
+            per-class mode collapse.
 
     Example::
 
@@ -99,6 +106,8 @@ class GANModule(L.LightningModule):
         log_every_n_g_steps: int = 10,
         class_loss_weight: float = 0.0,
         mismatch_weight: float = 0.0,
+        mode_seeking_weight: float = 0.0,
+        mismatch_candidates: int = 1,
     ) -> None:
         super().__init__()
         _validate(locals())
@@ -186,7 +195,7 @@ class GANModule(L.LightningModule):
         mismatch = bool(self.hparams.get("mismatch_weight", 0.0))
         if mismatch:  # real images with a wrong class: fakes to a matching-aware D
             images = torch.cat([images, real])
-            all_labels = torch.cat([all_labels, wrong_labels(labels, self.num_conditional_classes)])
+            all_labels = torch.cat([all_labels, self._hard_wrong_labels(real, labels)])
         # One forward over real and fake: one power iteration per D step, as with one batch.
         logits, class_logits = self._d_forward(images, all_labels)
         loss_real = self.loss_fn.d_real(logits[:n])
@@ -216,13 +225,32 @@ class GANModule(L.LightningModule):
         for key, value in parts.items():
             self._d_sums[key] = self._d_sums.get(key, 0.0) + value.detach()
 
+    def _hard_wrong_labels(self, real: Tensor, labels: Tensor) -> Tensor:
+        """One wrong class per real image: the one D scores highest among
+        ``mismatch_candidates`` drawn (one: uniform over the wrong classes)."""
+        k, m = self.num_conditional_classes, self.hparams.get("mismatch_candidates", 1)
+        candidates = torch.stack([wrong_labels(labels, k) for _ in range(m)])  # (m, n)
+        if m == 1:
+            return candidates[0]
+        # Scored without a gradient and in eval mode, so the normalizers' state is not stepped.
+        with torch.no_grad(), eval_mode(self.discriminator):
+            scores = self.discriminator(real.repeat(m, 1, 1, 1), candidates.flatten())
+        best = scores.view(m, -1).argmax(dim=0)
+        return candidates.gather(0, best[None]).squeeze(0)
+
     def _generator_phase(self, opt_g) -> Tensor:
         n = self.hparams.g_batch_size or self._d_batch_size
         self.toggle_optimizer(opt_g)
         labels = self.sample_labels(n)
-        fake = self.generator(torch.randn(n, self.z_dim, device=self.device), labels)
+        seeking = self.hparams.get("mode_seeking_weight", 0.0) and n >= 2
+        if seeking and labels is not None:  # pairs (i, i + n // 2) share a class
+            labels = labels[: n // 2].repeat(2) if n % 2 == 0 else labels
+        z = torch.randn(n, self.z_dim, device=self.device)
+        fake = self.generator(z, labels)
         logits, class_logits = self._d_forward(fake, labels)
         loss = self.loss_fn.g(logits)
+        if seeking:
+            loss = loss + self.hparams.mode_seeking_weight * mode_seeking_term(fake, z)
         if class_logits is not None:
             loss = loss + self.hparams.class_loss_weight * F.cross_entropy(class_logits, labels)
         self._check_finite({"loss/g": loss})
@@ -321,6 +349,17 @@ def wrong_labels(labels: Tensor, num_classes: int) -> Tensor:
     return (labels + shift) % num_classes
 
 
+def mode_seeking_term(fake: Tensor, z: Tensor) -> Tensor:
+    """Mao et al. (2019)'s mode-seeking term ``1 / (mean_i r_i + 1e-5)`` with
+    ``r_i = mean|x_i - x_{i+h}| / mean|z_i - z_{i+h}|`` over the pairs ``(i, i + h)``,
+    ``h = N // 2``: small when different latents give different images."""
+    h = fake.shape[0] // 2
+    ratio = (fake[:h] - fake[h : 2 * h]).abs().mean(dim=(1, 2, 3)) / (
+        (z[:h] - z[h : 2 * h]).abs().mean(dim=1)
+    )
+    return 1.0 / (ratio.mean() + 1e-5)
+
+
 def _check_contract(generator: nn.Module, discriminator: nn.Module) -> int:
     """The class count G conditions on; one-line errors for networks that break the contract."""
     for name in ("z_dim", "num_classes"):
@@ -379,5 +418,10 @@ def _validate(args: dict) -> None:
         raise ValueError(f"class_loss_weight must be >= 0, got {args['class_loss_weight']}")
     if not args["mismatch_weight"] >= 0:
         raise ValueError(f"mismatch_weight must be >= 0, got {args['mismatch_weight']}")
+    m = args["mismatch_candidates"]
+    if isinstance(m, bool) or not isinstance(m, int) or m < 1:
+        raise ValueError(f"mismatch_candidates must be an int >= 1, got {m!r}")
+    if not args["mode_seeking_weight"] >= 0:
+        raise ValueError(f"mode_seeking_weight must be >= 0, got {args['mode_seeking_weight']}")
     if args["lr_decay"] not in ("linear", "none"):
         raise ValueError(f"unknown lr_decay {args['lr_decay']!r}; allowed: linear, none")
