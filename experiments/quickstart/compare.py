@@ -115,6 +115,8 @@ CANDIDATES: dict[str, tuple[str, list[str]]] = {
     "r2_mm1_g32_ms025_hard3": (ROUND2, [*MM1, *G32, "--model.mode_seeking_weight", "0.25",
                                         "--model.mismatch_candidates", "3"]),
     "r2_mm1_g32_hard3": (ROUND2, [*MM1, *G32, "--model.mismatch_candidates", "3"]),
+    "r2_mm1_g32_ms025_hard9": (ROUND2, [*MM1, *G32, "--model.mode_seeking_weight", "0.25",
+                                        "--model.mismatch_candidates", "9"]),
 }  # fmt: skip
 
 
