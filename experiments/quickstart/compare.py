@@ -140,9 +140,17 @@ def evaluate(module, classifier, per_class: int = 100, seed: int = 1234, second=
     recal = None
     if module.generator_ema is not None:
         recal = images_recalibrated(module, z, labels)
-    for suffix, net, x in (("", classifier, ema), ("2", second, ema), ("_raw", classifier, None),
-                           ("_recal", classifier, recal)):
-        if net is None or (x is None and module.generator_ema is None) or (suffix == "_recal" and x is None):
+    for suffix, net, x in (
+        ("", classifier, ema),
+        ("2", second, ema),
+        ("_raw", classifier, None),
+        ("_recal", classifier, recal),
+    ):
+        if (
+            net is None
+            or (x is None and module.generator_ema is None)
+            or (suffix == "_recal" and x is None)
+        ):
             continue
         x = images(False) if x is None else x
         hit = (net(x)[1].argmax(1) == labels).float().view(k, per_class).mean(1)
@@ -266,7 +274,9 @@ def main() -> None:
     p.add_argument("--eval-every", type=int, default=250)
     p.add_argument("--results", type=Path, default=HERE / "results.jsonl")
     p.add_argument("--table", action="store_true")
-    p.add_argument("--tag", default="", help="name of the run in the results and grid (default: the candidate)")
+    p.add_argument(
+        "--tag", default="", help="name of the run in the results and grid (default: the candidate)"
+    )
     a, extra = p.parse_known_args()
     GRIDS.mkdir(exist_ok=True)  # the rest: more `srngan fit` overrides
     a.extra = extra
