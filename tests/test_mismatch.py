@@ -147,3 +147,6 @@ def test_g_step_pairs_share_a_class_under_mode_seeking():
     d, _, _ = _one_g_step(0.0, mode_seeking_weight=0.25)
     _, y = d.seen[-1]  # the G step: 8 fakes, pairs (i, i + 4)
     assert y.shape[0] == 8 and torch.equal(y[:4], y[4:])
+    d, _, _ = _one_g_step(0.0, mode_seeking_weight=0.25, g_batch_size=7)
+    _, y = d.seen[-1]  # an odd batch: pairs (i, i + 3), the last one unpaired
+    assert y.shape[0] == 7 and torch.equal(y[:3], y[3:6])

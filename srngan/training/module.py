@@ -244,7 +244,8 @@ class GANModule(L.LightningModule):
         labels = self.sample_labels(n)
         seeking = self.hparams.get("mode_seeking_weight", 0.0) and n >= 2
         if seeking and labels is not None:  # pairs (i, i + n // 2) share a class
-            labels = labels[: n // 2].repeat(2) if n % 2 == 0 else labels
+            h = n // 2
+            labels = torch.cat([labels[:h], labels[:h], labels[2 * h :]])
         z = torch.randn(n, self.z_dim, device=self.device)
         fake = self.generator(z, labels)
         logits, class_logits = self._d_forward(fake, labels)
