@@ -123,7 +123,10 @@ class GANModule(L.LightningModule):
         self.num_conditional_classes = _check_contract(generator, discriminator)
         _check_class_loss(class_loss_weight, self.num_conditional_classes, discriminator)
         if mismatch_weight and not self.num_conditional_classes:
-            raise ValueError("mismatch_weight > 0 needs a conditional generator (num_classes >= 2)")
+            raise ValueError(
+                "mismatch_weight > 0 needs a conditional generator (num_classes >= 2); "
+                "set mismatch_weight 0 for an unconditional one"
+            )
         self.z_dim = generator.z_dim
         self.loss_fn = loss if loss is not None else Hinge()
         self.regularizer = regularizer if regularizer is not None else Regularizer()
