@@ -168,6 +168,18 @@ def test_crash_with_non_finite_weights_saves_nothing(tmp_path, capsys):
 def test_ctrl_c_writes_an_emergency_checkpoint(tmp_path, capsys):
     """SIGINT is not a preemption signal by default: Lightning's KeyboardInterrupt shutdown
     (exit status 1), after the emergency checkpoint of the state at that moment."""
+    import signal
+
+    # As in a terminal: a shell starting the tests in the background (``cmd &``) ignores
+    # SIGINT, and Python then installs no KeyboardInterrupt handler.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _ctrl_c_run(tmp_path, capsys)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _ctrl_c_run(tmp_path, capsys):
     root = tmp_path / "interrupted"
     cfg = tmp_path / "int.yaml"
     cfg.write_text(
