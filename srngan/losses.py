@@ -1,4 +1,4 @@
-"""Adversarial losses and the WGAN-GP gradient penalty (pure torch).
+"""Adversarial losses, the WGAN-GP gradient penalty and the mode-seeking term (pure torch).
 
 A loss is a small class with three methods on discriminator logits: ``d_real`` and ``d_fake``
 (whose sum the discriminator minimizes; kept apart for logging) and ``g`` (what the generator
@@ -99,4 +99,22 @@ def gradient_penalty(
     return weight * (norms - 1.0).pow(2).mean()
 
 
-__all__ = ["AdversarialLoss", "Hinge", "NonSaturating", "Wasserstein", "gradient_penalty"]
+def mode_seeking_term(fake: Tensor, z: Tensor) -> Tensor:
+    """Mao et al. (2019)'s mode-seeking term ``1 / (mean_i r_i + 1e-5)`` with
+    ``r_i = mean|x_i - x_{i+h}| / mean|z_i - z_{i+h}|`` over the pairs ``(i, i + h)``,
+    ``h = N // 2``: small when different latents give different images."""
+    h = fake.shape[0] // 2
+    ratio = (fake[:h] - fake[h : 2 * h]).abs().mean(dim=(1, 2, 3)) / (
+        (z[:h] - z[h : 2 * h]).abs().mean(dim=1)
+    )
+    return 1.0 / (ratio.mean() + 1e-5)
+
+
+__all__ = [
+    "AdversarialLoss",
+    "Hinge",
+    "NonSaturating",
+    "Wasserstein",
+    "gradient_penalty",
+    "mode_seeking_term",
+]

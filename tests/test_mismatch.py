@@ -130,7 +130,7 @@ def test_mismatch_weight_is_validated():
 
 
 def test_mode_seeking_term_matches_a_float64_loop():
-    from srngan.training.module import mode_seeking_term
+    from srngan.losses import mode_seeking_term
 
     torch.manual_seed(0)
     fake, z = torch.randn(6, 3, 4, 4, dtype=torch.float64), torch.randn(6, 5, dtype=torch.float64)

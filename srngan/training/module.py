@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from torch.optim.lr_scheduler import LambdaLR
 
 from srngan.errors import NonFiniteError
-from srngan.losses import AdversarialLoss, Hinge
+from srngan.losses import AdversarialLoss, Hinge, mode_seeking_term
 from srngan.nn.modes import eval_mode
 from srngan.regularizers import Regularizer
 from srngan.training.ema import make_ema, update_ema
@@ -69,7 +69,7 @@ class GANModule(L.LightningModule):
             the one it scores highest (a hard negative, scored without a gradient), so
             similar-looking classes meet more often than uniform draws give. 1: uniform.
         mode_seeking_weight: weight of Mao et al. (2019)'s mode-seeking term in G's loss
-            (0: off; see :func:`mode_seeking_term`): the G batch is drawn as pairs with the
+            (0: off; see :func:`srngan.losses.mode_seeking_term`): the G batch is drawn as pairs with the
             same class, and G is penalised when different latents give similar images, against
             per-class mode collapse.
 
@@ -201,26 +201,23 @@ class GANModule(L.LightningModule):
             all_labels = torch.cat([all_labels, self._hard_wrong_labels(real, labels)])
         # One forward over real and fake: one power iteration per D step, as with one batch.
         logits, class_logits = self._d_forward(images, all_labels)
-        loss_real = self.loss_fn.d_real(logits[:n])
-        loss_fake = self.loss_fn.d_fake(logits[n : 2 * n])
-        loss = loss_real + loss_fake
+        parts = {
+            "loss/d_real": self.loss_fn.d_real(logits[:n]),
+            "loss/d_fake": self.loss_fn.d_fake(logits[n : 2 * n]),
+        }
+        loss = parts["loss/d_real"] + parts["loss/d_fake"]
+        # Optional terms: each logged unweighted under its key and added to D's loss weighted.
         if mismatch:
-            loss_mismatch = self.loss_fn.d_fake(logits[2 * n :])
-            loss = loss + self.hparams.mismatch_weight * loss_mismatch
-        loss_class = None
+            parts["loss/d_mismatch"] = self.loss_fn.d_fake(logits[2 * n :])
+            loss = loss + self.hparams.mismatch_weight * parts["loss/d_mismatch"]
         if class_logits is not None:  # the auxiliary classifier learns from real images only
-            loss_class = F.cross_entropy(class_logits[:n], labels)
-            loss = loss + self.hparams.class_loss_weight * loss_class
+            parts["loss/d_class"] = F.cross_entropy(class_logits[:n], labels)
+            loss = loss + self.hparams.class_loss_weight * parts["loss/d_class"]
         penalty = self.regularizer.penalty(self.discriminator, real, fake, labels)
         if penalty is not None:
-            loss = loss + penalty
-        parts = {"loss/d_real": loss_real, "loss/d_fake": loss_fake, "loss/d": loss}
-        if penalty is not None:
             parts["loss/penalty"] = penalty
-        if loss_class is not None:
-            parts["loss/d_class"] = loss_class
-        if mismatch:
-            parts["loss/d_mismatch"] = loss_mismatch
+            loss = loss + penalty
+        parts["loss/d"] = loss
         self._check_finite(parts)
         opt_d.zero_grad(set_to_none=True)
         self.manual_backward(loss)
@@ -351,17 +348,6 @@ def wrong_labels(labels: Tensor, num_classes: int) -> Tensor:
     """For every label, another class drawn uniformly from the ``num_classes - 1`` others."""
     shift = torch.randint(1, num_classes, labels.shape, device=labels.device)
     return (labels + shift) % num_classes
-
-
-def mode_seeking_term(fake: Tensor, z: Tensor) -> Tensor:
-    """Mao et al. (2019)'s mode-seeking term ``1 / (mean_i r_i + 1e-5)`` with
-    ``r_i = mean|x_i - x_{i+h}| / mean|z_i - z_{i+h}|`` over the pairs ``(i, i + h)``,
-    ``h = N // 2``: small when different latents give different images."""
-    h = fake.shape[0] // 2
-    ratio = (fake[:h] - fake[h : 2 * h]).abs().mean(dim=(1, 2, 3)) / (
-        (z[:h] - z[h : 2 * h]).abs().mean(dim=1)
-    )
-    return 1.0 / (ratio.mean() + 1e-5)
 
 
 def _check_contract(generator: nn.Module, discriminator: nn.Module) -> int:
