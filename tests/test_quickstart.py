@@ -146,11 +146,12 @@ def test_whole_quickstart_learns_every_class(tmp_path):
     assert final["domain_class_accuracy"] >= 0.95, final
 
     from srngan.metrics.domain import load_domain_classifier
+    from srngan.metrics.images import images_to_uint8
 
     model = GANModule.load_from_checkpoint(run / "checkpoints" / "last.ckpt", map_location="cpu")
     classifier = load_domain_classifier(10, 32)
     labels = torch.arange(10).repeat_interleave(100)
     z = torch.randn(len(labels), model.z_dim, generator=torch.Generator().manual_seed(7))
-    images = ((model.generate(z, labels).clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    images = images_to_uint8(model.generate(z, labels))
     hits = (classifier(images)[1].argmax(1) == labels).float().view(10, 100).mean(1)
     assert hits.min() >= 0.85, hits.tolist()

@@ -20,6 +20,9 @@ from pathlib import Path
 
 import torch
 
+from srngan.metrics.images import images_to_uint8
+from srngan.nn.modes import eval_mode
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 OLD = str(HERE / "old_quickstart.yaml")  # the quickstart before issue 11
@@ -123,63 +126,53 @@ CANDIDATES: dict[str, tuple[str, list[str]]] = {
 def evaluate(module, classifier, per_class: int = 100, seed: int = 1234, second=None) -> dict:
     """Class accuracy of ``per_class`` conditional EMA samples per class, overall and per class
     (``second``: another classifier's, as ``acc2`` / ``per_class2``; ``acc_raw``: the domain
-    classifier's on the raw G's samples, without EMA)."""
+    classifier's on the raw G's samples, without EMA; ``acc_recal``: on the EMA's after
+    re-estimating its BN statistics, see :func:`recalibrated_ema`)."""
     k = module.num_conditional_classes
     g = torch.Generator().manual_seed(seed)
     labels = torch.arange(k).repeat_interleave(per_class)
     z = torch.randn(labels.shape[0], module.z_dim, generator=g)
-
-    def images(use_ema: bool) -> torch.Tensor:
-        out = []
-        for start in range(0, labels.shape[0], 500):
-            x = module.generate(z[start : start + 500], labels[start : start + 500], use_ema)
-            out.append(((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8))
-        return torch.cat(out)
-
-    ema, out = images(True), {}
-    recal = None
-    if module.generator_ema is not None:
-        recal = images_recalibrated(module, z, labels)
-    for suffix, net, x in (
-        ("", classifier, ema),
-        ("2", second, ema),
-        ("_raw", classifier, None),
-        ("_recal", classifier, recal),
-    ):
-        if (
-            net is None
-            or (x is None and module.generator_ema is None)
-            or (suffix == "_recal" and x is None)
-        ):
+    ema = render(module.sampling_generator(), z, labels)
+    judged = {"": (classifier, ema), "2": (second, ema)}
+    if module.generator_ema is not None:  # without an EMA the samples above are the raw G's
+        judged["_raw"] = (classifier, render(module.generator, z, labels))
+        judged["_recal"] = (classifier, render(recalibrated_ema(module), z, labels))
+    out = {}
+    for suffix, (net, x) in judged.items():
+        if net is None:
             continue
-        x = images(False) if x is None else x
         hit = (net(x)[1].argmax(1) == labels).float().view(k, per_class).mean(1)
         out[f"acc{suffix}"] = round(float(hit.mean()), 4)
         out[f"per_class{suffix}"] = [round(float(a), 3) for a in hit]
     return out
 
 
-def images_recalibrated(module, z, labels, batches: int = 20, n: int = 100) -> torch.Tensor:
-    """EMA samples after re-estimating its BN statistics from its own train-mode passes."""
+def render(net, z: torch.Tensor, labels: torch.Tensor, chunk: int = 500) -> torch.Tensor:
+    """``net(z, labels)`` in eval mode, in chunks, as uint8 images (the metrics' quantization)."""
+    with torch.no_grad(), eval_mode(net):
+        return torch.cat([
+            images_to_uint8(net(z[i : i + chunk], labels[i : i + chunk]))
+            for i in range(0, labels.shape[0], chunk)
+        ])  # fmt: skip
+
+
+def recalibrated_ema(module, batches: int = 20, n: int = 100):
+    """A copy of the EMA G whose BN statistics are re-estimated from its own train-mode passes
+    (the EMA otherwise carries the raw G's statistics)."""
     import copy
 
     net = copy.deepcopy(module.generator_ema)
     for m in net.modules():
         if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
             m.reset_running_stats()
-            m.momentum = None
+            m.momentum = None  # a plain average over the passes below
     g = torch.Generator().manual_seed(99)
     net.train()
     with torch.no_grad():
         for _ in range(batches):
             y = torch.randint(module.num_conditional_classes, (n,), generator=g)
             net(torch.randn(n, module.z_dim, generator=g), y)
-        net.eval()
-        out = []
-        for start in range(0, labels.shape[0], 500):
-            x = net(z[start : start + 500], labels[start : start + 500])
-            out.append(((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8))
-    return torch.cat(out)
+    return net
 
 
 def folder_classifier(root: str, num_classes: int, resolution: int):
@@ -188,8 +181,7 @@ def folder_classifier(root: str, num_classes: int, resolution: int):
     from srngan.metrics.domain import train_domain_classifier
 
     data = load_real_dataset("imagefolder", root, "train", resolution)
-    images = torch.stack([data[i][0] for i in range(len(data))])
-    images = ((images + 1) * 127.5).round().to(torch.uint8)
+    images = images_to_uint8(torch.stack([data[i][0] for i in range(len(data))]))
     labels = torch.tensor(data.targets)
     order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))
     cut = int(0.8 * len(labels))

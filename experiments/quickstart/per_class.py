@@ -13,6 +13,7 @@ import torch
 from strong_classifier import load_strong_classifier
 
 from srngan.metrics.domain import load_domain_classifier
+from srngan.metrics.images import images_to_uint8
 from srngan.training.module import GANModule
 
 
@@ -21,7 +22,7 @@ def main(run: Path, per_class: int = 200) -> None:
     k = model.num_conditional_classes
     labels = torch.arange(k).repeat_interleave(per_class)
     z = torch.randn(len(labels), model.z_dim, generator=torch.Generator().manual_seed(99))
-    images = ((model.generate(z, labels).clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    images = images_to_uint8(model.generate(z, labels))
     for name, net in (
         ("domain", load_domain_classifier(k, 32)),
         ("strong", load_strong_classifier(k)),
