@@ -121,12 +121,9 @@ class GANModule(L.LightningModule):
                 del self.hparams[key]
         self.automatic_optimization = False
         self.num_conditional_classes = _check_contract(generator, discriminator)
-        _check_class_loss(class_loss_weight, self.num_conditional_classes, discriminator)
-        if mismatch_weight and not self.num_conditional_classes:
-            raise ValueError(
-                "mismatch_weight > 0 needs a conditional generator (num_classes >= 2); "
-                "set mismatch_weight 0 for an unconditional one"
-            )
+        _check_class_terms(
+            class_loss_weight, mismatch_weight, self.num_conditional_classes, discriminator
+        )
         self.z_dim = generator.z_dim
         self.loss_fn = loss if loss is not None else Hinge()
         self.regularizer = regularizer if regularizer is not None else Regularizer()
@@ -370,13 +367,18 @@ def _check_contract(generator: nn.Module, discriminator: nn.Module) -> int:
     return generator.num_classes
 
 
-def _check_class_loss(weight: float, num_classes: int, discriminator: nn.Module) -> None:
-    """One-line errors for an auxiliary class loss that cannot work."""
-    if not weight:
-        return
-    if not num_classes:
-        raise ValueError("class_loss_weight > 0 needs a conditional generator (num_classes >= 2)")
-    if not callable(getattr(discriminator, "logits_and_classes", None)):
+def _check_class_terms(
+    class_weight: float, mismatch_weight: float, num_classes: int, discriminator: nn.Module
+) -> None:
+    """One-line errors for the class-dependent terms (auxiliary class loss, mismatch) that
+    cannot work with these networks."""
+    for key, weight in (("class_loss_weight", class_weight), ("mismatch_weight", mismatch_weight)):
+        if weight and not num_classes:
+            raise ValueError(
+                f"{key} > 0 needs a conditional generator (num_classes >= 2); "
+                f"set {key} 0 for an unconditional one"
+            )
+    if class_weight and not callable(getattr(discriminator, "logits_and_classes", None)):
         raise ValueError(
             f"class_loss_weight > 0 needs a discriminator with logits_and_classes(x, y); "
             f"{type(discriminator).__name__} has none (e.g. SmallDiscriminator(aux_classifier=True))"
