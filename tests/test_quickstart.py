@@ -63,6 +63,22 @@ def test_small_discriminator_options():
             SmallDiscriminator(32, **{"num_classes": 4, **kwargs})
 
 
+def test_small_discriminator_maxpool_downsampling():
+    d = SmallDiscriminator(32, num_classes=4, base_channels=4, downsample="maxpool")
+    assert [c.kernel_size + c.stride for c in d.convs] == [(3, 3, 1, 1)] * 3
+    x, y = torch.randn(2, 3, 32, 32), torch.tensor([0, 3])
+    # The same layers written out by hand: conv0, class map, then (LeakyReLU, 2x2 max-pool,
+    # conv3x3) per level, LeakyReLU, sum over the 4x4 positions, projection.
+    h = d.conv0(x) + d.class_map(y)[:, :, None, None]
+    for conv in d.convs:
+        h = conv(torch.nn.functional.max_pool2d(torch.nn.functional.leaky_relu(h, 0.2), 2))
+    h = torch.nn.functional.leaky_relu(h, 0.2).sum(dim=(2, 3))
+    expected = d.linear(h).squeeze(1) + (d.embed(y) * h).sum(1)
+    torch.testing.assert_close(d(x, y), expected)  # same ops in the same order: float32 exact
+    with pytest.raises(ValueError, match="downsample must be 'stride' or 'maxpool', got 'avg'"):
+        SmallDiscriminator(32, num_classes=4, downsample="avg")
+
+
 @pytest.mark.parametrize("option", ["coord_channels", "layered", "spatial_transform"])
 def test_small_generator_options(option):
     g = SmallGenerator(16, z_dim=8, num_classes=4, base_channels=4, **{option: True})
