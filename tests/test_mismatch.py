@@ -150,3 +150,51 @@ def test_g_step_pairs_share_a_class_under_mode_seeking():
     d, _, _ = _one_g_step(0.0, mode_seeking_weight=0.25, g_batch_size=7)
     _, y = d.seen[-1]  # an odd batch: pairs (i, i + 3), the last one unpaired
     assert y.shape[0] == 7 and torch.equal(y[:3], y[3:6])
+
+
+def test_d_warmup_takes_ordinary_d_steps_before_g_moves():
+    """Two warm-up D steps (real, fake, mismatched reals), then the D and G steps of G-step 1.
+    The warm-up loss logged at G-step 0 is the D loss of what D saw (one warm-up step: spy D
+    at its initial scale 1)."""
+    d, real, labels = _one_g_step(1.0, d_warmup_steps=2)
+    assert [x.shape[0] for x, _ in d.seen] == [24, 24, 24, 8]
+    for x, y in d.seen[:2]:
+        assert torch.equal(x[:8], real) and torch.equal(x[16:], real)
+        assert torch.equal(y[:8], labels) and not (y[16:] == labels).any()
+    logger = _Recorder()
+    d, _, _ = _one_g_step(0.5, logger, d_warmup_steps=1)
+    x, _ = d.seen[0]
+    logits, hinge = x.mean(dim=(1, 2, 3)), Hinge()
+    expected = (hinge.d_real(logits[:8]) + hinge.d_fake(logits[8:16])
+                + 0.5 * hinge.d_fake(logits[16:]))  # fmt: skip
+    assert float(expected) > 0.1  # not vacuous on this batch
+    assert logger.metrics["loss/d_warmup"] == pytest.approx(float(expected), abs=1e-6)
+
+
+def test_d_warmup_counts_in_the_data_position_and_the_checkpoint():
+    torch.manual_seed(0)
+    g = SmallGenerator(8, z_dim=4, num_classes=4, base_channels=2)
+    module = GANModule(g, _SpyD(), n_dis=1, max_g_steps=2, mismatch_weight=1.0, d_warmup_steps=3)
+    g_before = [p.detach().clone() for p in g.parameters()]
+    trainer = L.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False, max_epochs=-1)  # fmt: skip
+    data = TensorDataset(torch.rand(8, 3, 8, 8) * 2 - 1, torch.arange(8) % 4)
+    trainer.fit(module, DataLoader(data, batch_size=8))
+    assert module.g_step == 2 and module.total_d_steps() == 5  # 3 warm-up + 2 D steps
+    opt_g, opt_d = module.optimizers()
+    steps = [int(o.optimizer.state[next(iter(o.optimizer.state))]["step"]) for o in (opt_g, opt_d)]
+    assert steps == [2, 5]  # G stepped only after the warm-up
+    assert any(not torch.equal(a, b) for a, b in zip(g_before, g.parameters()))
+    checkpoint: dict = {}
+    module.on_save_checkpoint(checkpoint)
+    assert checkpoint["srngan"]["d_warmup_done"] == 3
+    restored = GANModule(g, _SpyD(), n_dis=1, mismatch_weight=1.0, d_warmup_steps=3)
+    restored.on_load_checkpoint(checkpoint)
+    assert restored.total_d_steps() == 5  # a resumed run does not warm up again
+
+
+def test_d_warmup_steps_is_validated():
+    g = SmallGenerator(8, z_dim=4, num_classes=4, base_channels=2)
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match=rf"d_warmup_steps must be an int >= 0, got {bad}"):
+            GANModule(g, _SpyD(), mismatch_weight=1.0, d_warmup_steps=bad)

@@ -191,30 +191,6 @@ def folder_classifier(root: str, num_classes: int, resolution: int):
     return net, round(held_out, 4)
 
 
-def warm_up_discriminator(module, data, steps: int) -> None:
-    """``steps`` D updates on real images only before training: hinge on ``(x, y)`` as real
-    and ``(x, wrong y)`` as fake (the matching task; a separate Adam with the module's lr and
-    betas). An experiment: does a D that binds class to shape before G starts help?"""
-    import torch.nn.functional as F
-
-    d = module.discriminator
-    opt = torch.optim.Adam(d.parameters(), lr=module.hparams.lr_d, betas=module.hparams.betas)
-    data.setup("fit")
-    batches = iter(())
-    for _ in range(steps):
-        try:
-            x, y = next(batches)
-        except StopIteration:
-            batches = iter(data.train_dataloader())
-            x, y = next(batches)
-        logits = d(torch.cat([x, x]), torch.cat([y, module._hard_wrong_labels(x, y)]))
-        n = x.shape[0]
-        loss = F.relu(1 - logits[:n]).mean() + F.relu(1 + logits[n:]).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-
-
 def run(
     name: str,
     steps: int,
@@ -223,7 +199,6 @@ def run(
     extra: list[str],
     tag: str = "",
     save: Path | None = None,
-    d_warmup: int = 0,
 ) -> dict:
     import lightning as L
     from strong_classifier import load_strong_classifier
@@ -264,8 +239,6 @@ def run(
         enable_model_summary=False, max_epochs=-1, callbacks=[Probe()],
     )  # fmt: skip
     start = time.perf_counter()
-    if d_warmup:  # counted in the training time
-        warm_up_discriminator(module, data, d_warmup)
     trainer.fit(module, datamodule=data)
     seconds = time.perf_counter() - start - clock["eval"]
     labels = torch.arange(module.num_conditional_classes).repeat_interleave(10)
@@ -306,7 +279,6 @@ def main() -> None:
     p.add_argument(
         "--tag", default="", help="name of the run in the results and grid (default: the candidate)"
     )
-    p.add_argument("--d-warmup", type=int, default=0, help="D-only matching steps first")
     p.add_argument("--save", type=Path, help="also save the trained module's state to this file")
     a, extra = p.parse_known_args()
     GRIDS.mkdir(exist_ok=True)  # the rest: more `srngan fit` overrides
@@ -314,7 +286,7 @@ def main() -> None:
     if a.table:
         table(a.results)
         return
-    record = run(a.name, a.steps, a.seed, a.eval_every, a.extra, a.tag, a.save, a.d_warmup)
+    record = run(a.name, a.steps, a.seed, a.eval_every, a.extra, a.tag, a.save)
     with a.results.open("a") as f:
         f.write(json.dumps(record) + "\n")
     print(json.dumps(record["final"]), f"{record['train_s']} s")

@@ -72,6 +72,11 @@ class GANModule(L.LightningModule):
             (0: off; see :func:`srngan.losses.mode_seeking_term`): the G batch is drawn as pairs with the
             same class, and G is penalised when different latents give similar images, against
             per-class mode collapse.
+        d_warmup_steps: D steps before G's first step (0: off), each an ordinary D step
+            (real, G's samples, and the mismatched reals when on), so D has learned what
+            each class looks like before G follows it. G-steps, the LR schedule and every
+            G-step callback start after them; their mean D loss is logged as
+            ``loss/d_warmup`` at G-step 0.
 
     Example::
 
@@ -108,6 +113,7 @@ class GANModule(L.LightningModule):
         mismatch_weight: float = 0.0,
         mode_seeking_weight: float = 0.0,
         mismatch_candidates: int = 1,
+        d_warmup_steps: int = 0,
     ) -> None:
         super().__init__()
         _validate(locals())
@@ -132,6 +138,8 @@ class GANModule(L.LightningModule):
         self.generator_ema = make_ema(self.generator) if ema_decay is not None else None
         self.g_step = 0
         self._d_steps_since_g = 0
+        self._warmup_done = 0
+        self._warmup_loss = 0.0
         self._g_step_ended = False
         self._d_sums: dict[str, Tensor] = {}
         self._pending_rng: dict | None = None
@@ -160,6 +168,9 @@ class GANModule(L.LightningModule):
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         real, labels = batch
         opt_g, opt_d = self.optimizers()
+        if self._warmup_done < self.hparams.get("d_warmup_steps", 0):
+            self._warmup_phase(real, labels if self.num_conditional_classes else None, opt_d)
+            return
         self._discriminator_phase(real, labels if self.num_conditional_classes else None, opt_d)
         self._d_steps_since_g += 1
         if self._d_steps_since_g < self.hparams.n_dis:
@@ -222,6 +233,17 @@ class GANModule(L.LightningModule):
         for key, value in parts.items():
             self._d_sums[key] = self._d_sums.get(key, 0.0) + value.detach()
 
+    def _warmup_phase(self, real: Tensor, labels: Tensor | None, opt_d) -> None:
+        self._discriminator_phase(real, labels, opt_d)
+        self._warmup_done += 1
+        if self._warmup_done < self.hparams.d_warmup_steps:
+            return
+        sums, self._d_sums = self._d_sums, {}  # G-step 1 logs only its own D steps
+        if self.hparams.log_every_n_g_steps:
+            mean = self.trainer.strategy.reduce(sums["loss/d"] / self._warmup_done, "mean")
+            for logger in self.loggers:
+                logger.log_metrics({"loss/d_warmup": float(mean)}, step=0)
+
     def _hard_wrong_labels(self, real: Tensor, labels: Tensor) -> Tensor:
         """One wrong class per real image: the one D scores highest among
         ``mismatch_candidates`` drawn (one: uniform over the wrong classes)."""
@@ -277,8 +299,8 @@ class GANModule(L.LightningModule):
         )
 
     def total_d_steps(self) -> int:
-        """Discriminator steps (= data batches per process) taken so far."""
-        return self.g_step * self.hparams.n_dis + self._d_steps_since_g
+        """Discriminator steps (= data batches per process) taken so far, warm-up included."""
+        return self._warmup_done + self.g_step * self.hparams.n_dis + self._d_steps_since_g
 
     def _log_cycle(self, g_loss: Tensor) -> None:
         n_dis = self.hparams.n_dis
@@ -313,7 +335,11 @@ class GANModule(L.LightningModule):
         return [opt_g, opt_d], [LambdaLR(opt_g, factor), LambdaLR(opt_d, factor)]
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["srngan"] = {"g_step": self.g_step, "d_steps_since_g": self._d_steps_since_g}
+        checkpoint["srngan"] = {
+            "g_step": self.g_step,
+            "d_steps_since_g": self._d_steps_since_g,
+            "d_warmup_done": self._warmup_done,
+        }
         checkpoint["srngan_rng"] = rng_state()
         datamodule = (
             getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
@@ -326,6 +352,8 @@ class GANModule(L.LightningModule):
         state = checkpoint.get("srngan", {})
         self.g_step = state.get("g_step", 0)
         self._d_steps_since_g = state.get("d_steps_since_g", 0)
+        # Checkpoints are written at G-steps, so a saved run has finished its warm-up.
+        self._warmup_done = state.get("d_warmup_done", 0)
         # Applied in on_train_start, after Lightning's own setup has drawn what it draws.
         self._pending_rng = checkpoint.get("srngan_rng")
         # Called before the train dataloader is built: the data stream continues where it was.
@@ -413,6 +441,9 @@ def _validate(args: dict) -> None:
     m = args["mismatch_candidates"]
     if isinstance(m, bool) or not isinstance(m, int) or m < 1:
         raise ValueError(f"mismatch_candidates must be an int >= 1, got {m!r}")
+    w = args["d_warmup_steps"]
+    if isinstance(w, bool) or not isinstance(w, int) or w < 0:
+        raise ValueError(f"d_warmup_steps must be an int >= 0, got {w!r}")
     if not args["mode_seeking_weight"] >= 0:
         raise ValueError(f"mode_seeking_weight must be >= 0, got {args['mode_seeking_weight']}")
     if args["lr_decay"] not in ("linear", "none"):
