@@ -20,6 +20,7 @@ TINY = [
     "--model.generator.z_dim", "16",
     "--model.max_g_steps", "3",
     "--model.n_dis", "2",
+    "--model.d_warmup_steps", "2",  # the quickstart's warm-up, exercised but short
     "--model.g_batch_size", "8",
     "--model.log_every_n_g_steps", "1",
     "--samples.every_n_g_steps", "2",

@@ -1,5 +1,6 @@
 """Per-class accuracy of a quickstart run's last checkpoint (EMA G, 200 samples per class),
-by the domain classifier and by the stronger second opinion (strong_classifier.py).
+by the domain classifier and by the stronger second opinion (strong_classifier.py), and the
+fraction of samples of a real shape size (shape_sizes.py).
 
     python experiments/quickstart/per_class.py RUN_DIR
 """
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 
 import torch
+from shape_sizes import real_area_bounds, sample_sizes_ok
 from strong_classifier import load_strong_classifier
 
 from srngan.metrics.domain import load_domain_classifier
@@ -29,6 +31,8 @@ def main(run: Path, per_class: int = 200) -> None:
     ):
         hit = (net(images)[1].argmax(1) == labels).float().view(k, per_class).mean(1)
         print(f"{name}: {hit.mean():.3f}  per class", " ".join(f"{a:.2f}" for a in hit.tolist()))
+    sizes = sample_sizes_ok(model, labels, z, real_area_bounds())
+    print(f"sizes: {sum(sizes) / k:.3f}  per class", " ".join(f"{a:.2f}" for a in sizes))
 
 
 if __name__ == "__main__":
