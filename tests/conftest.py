@@ -13,6 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs"
 
 # The quickstart config shrunk to seconds: 8-channel nets, 64 images, batches of 8.
+TINY_WARMUP = 2  # D steps before G's first: Lightning's max_steps counts them too
 TINY = [
     "--config", str(CONFIGS / "quickstart.yaml"),
     "--model.generator.base_channels", "8",
@@ -20,7 +21,7 @@ TINY = [
     "--model.generator.z_dim", "16",
     "--model.max_g_steps", "3",
     "--model.n_dis", "2",
-    "--model.d_warmup_steps", "2",  # the quickstart's warm-up, exercised but short
+    "--model.d_warmup_steps", str(TINY_WARMUP),  # the quickstart's warm-up, exercised but short
     "--model.g_batch_size", "8",
     "--model.log_every_n_g_steps", "1",
     "--samples.every_n_g_steps", "2",

@@ -54,8 +54,9 @@ def test_fit_each_regularizer(tmp_path, tiny_fit, regularizer):
 def test_checkpoint_holds_g_step_and_resumable_state(tmp_path, tiny_fit):
     run = tiny_fit(tmp_path)
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False, map_location="cpu")
-    assert ckpt["srngan"] == {"g_step": 3, "d_steps_since_g": 0}
-    assert ckpt["global_step"] == 3 * (2 + 1)  # Lightning counts D and G optimizer steps
+    assert ckpt["srngan"] == {"g_step": 3, "d_steps_since_g": 0, "d_warmup_done": 2}
+    # Lightning counts every optimizer step: the 2 warm-up D steps, then D and G steps.
+    assert ckpt["global_step"] == 2 + 3 * (2 + 1)
     assert len(ckpt["optimizer_states"]) == 2 and len(ckpt["lr_schedulers"]) == 2
     model = GANModule.load_from_checkpoint(run / "checkpoints" / "last.ckpt", map_location="cpu")
     assert model.g_step == 3 and model.num_conditional_classes == 10

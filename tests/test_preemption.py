@@ -8,7 +8,7 @@ import time
 
 import pytest
 import torch
-from conftest import REPO, TINY
+from conftest import REPO, TINY, TINY_WARMUP
 from test_robustness import _assert_same_state, _ckpt
 
 from srngan.training.preemption import EXIT_PREEMPTED
@@ -75,7 +75,8 @@ def test_sigterm_mid_run_checkpoints_the_g_step_and_resume_is_bitwise(tmp_path, 
     assert not list(run.glob("checkpoints/.*.tmp"))  # no temporary file left behind
 
     # Resumed for two more G-steps it equals an uninterrupted run (same LR horizon: 500).
-    stop = ["--trainer.max_steps", str((g_step + 2) * 3)]  # (n_dis + 1) optimizer steps per G-step
+    # (n_dis + 1) optimizer steps per G-step, after the warm-up D steps.
+    stop = ["--trainer.max_steps", str(TINY_WARMUP + (g_step + 2) * 3)]
     resume = ["fit", *TINY, *long, *stop, "--ckpt_path", "last",
               "--trainer.logger.init_args.save_dir", str(tmp_path / "killed"),
               "--trainer.default_root_dir", str(tmp_path / "killed")]  # fmt: skip

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import REPO, TINY
+from conftest import REPO, TINY, TINY_WARMUP
 
 
 def _ckpt(run):
@@ -37,8 +37,8 @@ def test_exact_resume_is_bitwise(tmp_path, tiny_fit):
         "3",
     ]
     full = tiny_fit(tmp_path / "full", *common)
-    # Stop after 3 G-steps: 3 * (n_dis + 1) = 9 optimizer steps, with the same LR horizon.
-    half = tiny_fit(tmp_path / "half", *common, "--trainer.max_steps", "9")
+    # Stop after 3 G-steps: warm-up + 3 * (n_dis + 1) optimizer steps, same LR horizon.
+    half = tiny_fit(tmp_path / "half", *common, "--trainer.max_steps", str(TINY_WARMUP + 9))
     assert _ckpt(half)["srngan"]["g_step"] == 3
     resumed_dir = tmp_path / "resumed"
     resumed = tiny_fit(resumed_dir, *common, "--ckpt_path", str(half / "checkpoints" / "last.ckpt"))
@@ -58,7 +58,7 @@ def test_resume_from_last_checkpoint_of_the_run(tmp_path, tiny_fit):
         "--trainer.default_root_dir",
         str(tmp_path),
     ]
-    main([*base, "--model.max_g_steps", "4", "--trainer.max_steps", "6"])  # 2 of 4 G-steps
+    main([*base, "--model.max_g_steps", "4", "--trainer.max_steps", str(TINY_WARMUP + 6)])  # 2 of 4
     main([*base, "--model.max_g_steps", "4", "--ckpt_path", "last"])
     runs = sorted(tmp_path.glob("*/version_*"))
     assert len(runs) == 1  # continued in the same run folder

@@ -36,7 +36,8 @@ class GANModule(L.LightningModule):
     Each training batch is one discriminator step; after every ``n_dis`` of them the generator
     takes one step. ``g_step`` counts generator steps: it is the x-axis of every logged scalar,
     image and checkpoint name, and ``max_g_steps`` is in generator steps (Lightning's
-    ``global_step`` counts every optimizer step, so it is ``(n_dis + 1) * g_step``). After each
+    ``global_step`` counts every optimizer step, so it is ``(n_dis + 1) * g_step``, plus
+    ``d_warmup_steps``). After each
     G-step every :class:`~srngan.training.gstep.GStepCallback` gets ``on_g_step_end``.
 
     Args:
@@ -139,7 +140,7 @@ class GANModule(L.LightningModule):
         self.g_step = 0
         self._d_steps_since_g = 0
         self._warmup_done = 0
-        self._warmup_loss = 0.0
+        self._warmup_seen = 0  # warm-up steps taken by this process (a resume may skip some)
         self._g_step_ended = False
         self._d_sums: dict[str, Tensor] = {}
         self._pending_rng: dict | None = None
@@ -236,11 +237,14 @@ class GANModule(L.LightningModule):
     def _warmup_phase(self, real: Tensor, labels: Tensor | None, opt_d) -> None:
         self._discriminator_phase(real, labels, opt_d)
         self._warmup_done += 1
+        self._warmup_seen += 1
         if self._warmup_done < self.hparams.d_warmup_steps:
             return
         sums, self._d_sums = self._d_sums, {}  # G-step 1 logs only its own D steps
         if self.hparams.log_every_n_g_steps:
-            mean = self.trainer.strategy.reduce(sums["loss/d"] / self._warmup_done, "mean")
+            mean = self.trainer.strategy.reduce(
+                sums["loss/d"] / self._warmup_seen, reduce_op="mean"
+            )
             for logger in self.loggers:
                 logger.log_metrics({"loss/d_warmup": float(mean)}, step=0)
 
@@ -352,7 +356,7 @@ class GANModule(L.LightningModule):
         state = checkpoint.get("srngan", {})
         self.g_step = state.get("g_step", 0)
         self._d_steps_since_g = state.get("d_steps_since_g", 0)
-        # Checkpoints are written at G-steps, so a saved run has finished its warm-up.
+        # Only an emergency checkpoint (a crash) can fall inside the warm-up: it resumes there.
         self._warmup_done = state.get("d_warmup_done", 0)
         # Applied in on_train_start, after Lightning's own setup has drawn what it draws.
         self._pending_rng = checkpoint.get("srngan_rng")
