@@ -245,7 +245,7 @@ def run(
     z = torch.randn(len(labels), module.z_dim, generator=torch.Generator().manual_seed(1234))
     grid = make_grid(module.generate(z, labels) * 0.5 + 0.5, nrow=10, padding=1)
     save_image(grid, GRIDS / f"{tag or name}_s{seed}_{steps}.png")
-    if save is not None:  # the trained module, for diagnostics (diagnose.py)
+    if save is not None:  # the trained module, for d_scores.py and shape_sizes.py
         torch.save({"args": args, "state_dict": module.state_dict()}, save)
     return {
         "name": tag or name, "seed": seed, "steps": steps, "threads": torch.get_num_threads(),
