@@ -8,7 +8,7 @@ hinge on ``(x, y)`` plus softmax cross-entropy over the projection scores ``<emb
 prints the label accuracy on 1000 held-out images: the label D scores highest, per class.
 
     OMP_NUM_THREADS=1 python experiments/quickstart/d_binding.py --steps 1000
-    OMP_NUM_THREADS=1 python experiments/quickstart/d_binding.py --body pool
+    OMP_NUM_THREADS=1 python experiments/quickstart/d_binding.py --model.discriminator.downsample maxpool
 """
 
 from __future__ import annotations
@@ -18,32 +18,10 @@ import time
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from srngan.cli import instantiate
 from srngan.data.procedural import ShapesDataset
 from srngan.nn.modes import eval_mode
-from srngan.regularizers import StableRankNorm
-
-
-class PooledD(nn.Module):
-    """Projection D with a conv3x3 + max-pool body (the domain classifier's layout) in place of
-    the strided convolutions; ``global_max``: max- instead of sum-pooling at the end."""
-
-    def __init__(self, width: int = 16, num_classes: int = 10, global_max: bool = False):
-        super().__init__()
-        widths, layers = [3, width, 2 * width, 4 * width, 8 * width], []
-        for i in range(4):
-            layers += [nn.Conv2d(widths[i], widths[i + 1], 3, padding=1), nn.LeakyReLU(0.2)]
-            layers += [nn.MaxPool2d(2)] if i < 3 else []
-        self.body, self.global_max = nn.Sequential(*layers), global_max
-        self.linear = nn.Linear(8 * width, 1)
-        self.embed = nn.Embedding(num_classes, 8 * width)
-
-    def forward(self, x, y):
-        h = self.body(x)
-        h = h.amax((2, 3)) if self.global_max else h.sum((2, 3))
-        return self.linear(h).squeeze(1) + (self.embed(y) * h).sum(1)
 
 
 def label_accuracy(d, x, y, k: int) -> tuple[float, list[float]]:
@@ -58,7 +36,6 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--objective", choices=["mm", "ce"], default="mm")
-    p.add_argument("--body", choices=["small", "pool", "pool_max"], default="small")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--beta1", type=float, default=0.0)
@@ -66,8 +43,6 @@ def main() -> None:
     torch.manual_seed(a.seed)
     config = ["--config", "configs/quickstart.yaml", "--seed_everything", str(a.seed)]
     module, _ = instantiate(*config, *overrides)
-    if a.body != "small":  # the module's wrong-label choice then scores this D
-        module.discriminator = StableRankNorm(0.7).apply(PooledD(global_max=a.body == "pool_max"))
     d, k = module.discriminator, module.num_conditional_classes
     opt = torch.optim.Adam(d.parameters(), lr=a.lr, betas=(a.beta1, 0.99))
     data = ShapesDataset(10000, k)
