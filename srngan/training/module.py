@@ -168,11 +168,12 @@ class GANModule(L.LightningModule):
     # ----------------------------------------------------------------- training
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         real, labels = batch
+        labels = labels if self.num_conditional_classes else None
         opt_g, opt_d = self.optimizers()
         if self._warmup_done < self.hparams.get("d_warmup_steps", 0):
-            self._warmup_phase(real, labels if self.num_conditional_classes else None, opt_d)
+            self._warmup_phase(real, labels, opt_d)
             return
-        self._discriminator_phase(real, labels if self.num_conditional_classes else None, opt_d)
+        self._discriminator_phase(real, labels, opt_d)
         self._d_steps_since_g += 1
         if self._d_steps_since_g < self.hparams.n_dis:
             return
