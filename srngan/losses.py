@@ -1,4 +1,5 @@
-"""Adversarial losses, the WGAN-GP gradient penalty and the mode-seeking term (pure torch).
+"""Adversarial losses, the WGAN-GP gradient penalty, and the mode-seeking and feature-matching
+terms (pure torch).
 
 A loss is a small class with three methods on discriminator logits: ``d_real`` and ``d_fake``
 (whose sum the discriminator minimizes; kept apart for logging) and ``g`` (what the generator
@@ -110,11 +111,38 @@ def mode_seeking_term(fake: Tensor, z: Tensor) -> Tensor:
     return 1.0 / (ratio.mean() + 1e-5)
 
 
+def class_feature_matching(
+    fake: Tensor, real: Tensor, fake_labels: Tensor | None = None, real_labels: Tensor | None = None
+) -> Tensor:
+    """Class-wise feature matching (Salimans et al. 2016, per class):
+    ``mean_c ||mean_{i: y_i = c} f_i - mean_{j: y'_j = c} r_j||^2 / (F * mean(r^2))``.
+
+    ``fake`` ``(N, F)`` and ``real`` ``(M, F)`` are discriminator features; the mean is over
+    the classes present in both batches (0 when none is), and the denominator (real features'
+    mean square, no gradient) makes the term independent of the features' scale. Without
+    labels, all images are one class.
+    """
+    if fake_labels is None or real_labels is None:
+        fake_labels = fake.new_zeros(fake.shape[0], dtype=torch.long)
+        real_labels = real.new_zeros(real.shape[0], dtype=torch.long)
+    classes = torch.unique(fake_labels)
+    classes = classes[torch.isin(classes, real_labels)]
+    if classes.numel() == 0:
+        return fake.sum() * 0.0
+    hits_f = (fake_labels[None] == classes[:, None]).to(fake.dtype)  # (C, N)
+    hits_r = (real_labels[None] == classes[:, None]).to(real.dtype)  # (C, M)
+    mean_f = hits_f @ fake / hits_f.sum(1, keepdim=True)
+    mean_r = hits_r @ real / hits_r.sum(1, keepdim=True)
+    scale = real.detach().pow(2).mean().clamp_min(1e-12)  # all-zero real features: no NaN
+    return (mean_f - mean_r.detach()).pow(2).mean() / scale
+
+
 __all__ = [
     "AdversarialLoss",
     "Hinge",
     "NonSaturating",
     "Wasserstein",
+    "class_feature_matching",
     "gradient_penalty",
     "mode_seeking_term",
 ]

@@ -198,3 +198,101 @@ def test_d_warmup_steps_is_validated():
     for bad in (-1, 1.5, True):
         with pytest.raises(ValueError, match=rf"d_warmup_steps must be an int >= 0, got {bad}"):
             GANModule(g, _SpyD(), mismatch_weight=1.0, d_warmup_steps=bad)
+
+
+def test_class_feature_matching_matches_a_float64_loop():
+    """Against a loop over the classes present in both batches; classes 3 (fake only) and 4
+    (real only) are skipped. float64 both ways: equal to 1e-12."""
+    from srngan.losses import class_feature_matching
+
+    g = torch.Generator().manual_seed(0)
+    fake, real = (
+        torch.randn(12, 5, generator=g, dtype=torch.float64),
+        torch.randn(9, 5, generator=g, dtype=torch.float64),
+    )
+    fy = torch.tensor([0, 0, 1, 1, 1, 2, 2, 3, 0, 1, 2, 3])
+    ry = torch.tensor([0, 1, 1, 2, 4, 4, 0, 2, 1])
+    terms = [((fake[fy == c].mean(0) - real[ry == c].mean(0)) ** 2).sum() for c in (0, 1, 2)]
+    expected = sum(terms) / 3 / 5 / (real**2).mean()
+    assert float(class_feature_matching(fake, real, fy, ry)) == pytest.approx(
+        float(expected), rel=1e-12
+    )
+    # Without labels: one class, the plain feature matching of Salimans et al. (2016).
+    plain = ((fake.mean(0) - real.mean(0)) ** 2).mean() / (real**2).mean()
+    assert float(class_feature_matching(fake, real)) == pytest.approx(float(plain), rel=1e-12)
+    # No class in common: zero, and still a graph node of the fakes.
+    none = class_feature_matching(fake.requires_grad_(), real, fy, torch.full((9,), 4))
+    assert float(none) == 0.0 and none.requires_grad
+
+
+def test_class_feature_matching_pulls_fakes_only():
+    from srngan.losses import class_feature_matching
+
+    fake, real = torch.randn(6, 3, requires_grad=True), torch.randn(6, 3, requires_grad=True)
+    y = torch.arange(6) % 2
+    class_feature_matching(fake, real, y, y).backward()
+    assert real.grad is None and fake.grad.abs().sum() > 0
+
+
+class _FeatureSpyD(_SpyD):
+    """The spy D with ``features(x, y)``: per-channel image means, recorded too."""
+
+    def features(self, x, y=None):
+        self.seen.append((x.detach().clone(), y.clone()))
+        return x.mean(dim=(2, 3)) * self.scale[y][:, None]
+
+
+def test_feature_matching_term_joins_g_loss_with_the_last_real_batch():
+    """G's logged loss = hinge G loss + 0.7 * class feature matching of G's samples against
+    the real batch of the D step just before, both recomputed from what the spy D saw."""
+    from srngan.losses import class_feature_matching
+
+    torch.manual_seed(0)
+    real, labels = torch.rand(8, 3, 8, 8) * 2 - 1, torch.arange(8) % 4
+    d, logger = _FeatureSpyD(), _Recorder()
+    module = GANModule(SmallGenerator(8, z_dim=4, num_classes=4, base_channels=2), d, n_dis=1,
+                       max_g_steps=1, feature_matching_weight=0.7, log_every_n_g_steps=1)  # fmt: skip
+    trainer = L.Trainer(accelerator="cpu", logger=logger, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False, max_epochs=-1)  # fmt: skip
+    trainer.fit(module, DataLoader(TensorDataset(real, labels), batch_size=8))
+    (x_d, _), (fake, y), (both, y_both) = d.seen  # D step, G step's logits, G step's features
+    assert (
+        torch.equal(x_d[:8], real) and torch.equal(both[:8], fake) and torch.equal(both[8:], real)
+    )
+    assert torch.equal(y_both, torch.cat([y, labels]))
+    f = both.mean(dim=(2, 3))  # the spy's features at its initial scale 1
+    term = class_feature_matching(f[:8], f[8:], y, labels)
+    assert float(term) > 1e-3  # not vacuous
+    expected = Hinge().g(fake.mean(dim=(1, 2, 3))) + 0.7 * term
+    # float32 means and a division by the real features' small mean square: rel 1e-5.
+    assert logger.metrics["loss/g"] == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_feature_matching_weight_is_validated():
+    g = SmallGenerator(8, z_dim=4, num_classes=4, base_channels=2)
+    with pytest.raises(ValueError, match="feature_matching_weight must be >= 0, got -1"):
+        GANModule(g, _FeatureSpyD(), feature_matching_weight=-1.0)
+    with pytest.raises(ValueError, match=r"needs a discriminator with features\(x, y\); _SpyD"):
+        GANModule(g, _SpyD(), feature_matching_weight=1.0)
+
+
+@pytest.mark.parametrize("num_classes", [0, 4])
+def test_feature_matching_trains_the_resnets_conditional_or_not(num_classes):
+    """The ResNet D's features take (x, y) too; unconditional: one class. One G-step with
+    SRN moves G and leaves finite weights."""
+    from srngan.models import ResNetDiscriminator, ResNetGenerator
+    from srngan.regularizers import StableRankNorm
+
+    torch.manual_seed(0)
+    g = ResNetGenerator(32, z_dim=8, num_classes=num_classes, base_channels=8)
+    d = ResNetDiscriminator(32, num_classes=num_classes, base_channels=8)
+    module = GANModule(g, d, regularizer=StableRankNorm(0.7), n_dis=1, max_g_steps=1,
+                       feature_matching_weight=1.0)  # fmt: skip
+    before = [p.detach().clone() for p in g.parameters()]
+    trainer = L.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False, max_epochs=-1)  # fmt: skip
+    data = TensorDataset(torch.rand(8, 3, 32, 32) * 2 - 1, torch.arange(8) % max(num_classes, 1))
+    trainer.fit(module, DataLoader(data, batch_size=8))
+    assert module.g_step == 1
+    assert any(not torch.equal(a, b) for a, b in zip(before, g.parameters()))
+    assert all(torch.isfinite(p).all() for p in g.parameters())

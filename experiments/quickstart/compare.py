@@ -144,6 +144,11 @@ def evaluate(module, classifier, per_class: int = 100, seed: int = 1234, second=
         hit = (net(x)[1].argmax(1) == labels).float().view(k, per_class).mean(1)
         out[f"acc{suffix}"] = round(float(hit.mean()), 4)
         out[f"per_class{suffix}"] = [round(float(a), 3) for a in hit]
+    if k == 10 and second is not None:  # the shapes: mean coloured area per class (EMA samples)
+        from shape_sizes import foreground_area
+
+        area = foreground_area(ema.float() / 127.5 - 1).view(k, per_class).mean(1)
+        out["area"] = [round(float(a), 3) for a in area]
     return out
 
 

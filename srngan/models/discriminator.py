@@ -43,8 +43,9 @@ class ResNetDiscriminator(nn.Module):
         self.linear = _init(nn.Linear(widths[-1], 1))
         self.embed = _init(nn.Embedding(num_classes, widths[-1])) if num_classes else None
 
-    def features(self, x: Tensor) -> Tensor:
-        """The pooled penultimate features ``h`` of shape ``(N, C)``."""
+    def features(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        """The pooled penultimate features ``h`` of shape ``(N, C)`` (the class enters only
+        after them, by projection: ``y`` is accepted for the common signature and unused)."""
         return F.relu(self.blocks(x)).sum(dim=(2, 3))
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from torch.optim.lr_scheduler import LambdaLR
 
 from srngan.errors import NonFiniteError
-from srngan.losses import AdversarialLoss, Hinge, mode_seeking_term
+from srngan.losses import AdversarialLoss, Hinge, class_feature_matching, mode_seeking_term
 from srngan.nn.modes import eval_mode
 from srngan.regularizers import Regularizer
 from srngan.training.ema import make_ema, update_ema
@@ -66,6 +66,13 @@ class GANModule(L.LightningModule):
             others) and trains it to call them fake, so D must bind each class to its look,
             not only tell real from fake; the term costs one more real batch through D.
             Needs a conditional G.
+        feature_matching_weight: weight of a class-wise feature-matching term in G's loss
+            (0: off; :func:`srngan.losses.class_feature_matching`): the mean D features
+            (``discriminator.features(x, y)``) of G's samples of each class are pulled to those
+            of the last D step's real images of that class. It gives G a direction where D's
+            logit gives none: a class whose samples collapsed to something D scores as
+            plausible (empty backgrounds in the quickstart) is drawn back to its real look.
+            Needs a D with ``features(x, y)``; costs one more D pass per G-step.
         mismatch_candidates: wrong classes drawn per real image for that term; D is shown
             the one it scores highest (a hard negative, scored without a gradient), so
             similar-looking classes meet more often than uniform draws give. 1: uniform.
@@ -115,6 +122,7 @@ class GANModule(L.LightningModule):
         mode_seeking_weight: float = 0.0,
         mismatch_candidates: int = 1,
         d_warmup_steps: int = 0,
+        feature_matching_weight: float = 0.0,
     ) -> None:
         super().__init__()
         _validate(locals())
@@ -199,6 +207,7 @@ class GANModule(L.LightningModule):
 
     def _discriminator_phase(self, real: Tensor, labels: Tensor | None, opt_d) -> None:
         n = self._d_batch_size = real.shape[0]
+        self._last_real = (real, labels)
         with torch.no_grad():
             fake_labels = self.sample_labels(n)
             fake = self.generator(torch.randn(n, self.z_dim, device=self.device), fake_labels)
@@ -274,6 +283,13 @@ class GANModule(L.LightningModule):
         fake = self.generator(z, labels)
         logits, class_logits = self._d_forward(fake, labels)
         loss = self.loss_fn.g(logits)
+        matching = self.hparams.get("feature_matching_weight", 0.0)
+        if matching:  # the last D step's real batch; one pass, real rows carry no gradient
+            real, real_labels = self._last_real
+            both = None if labels is None else torch.cat([labels, real_labels])
+            features = self.discriminator.features(torch.cat([fake, real]), both)
+            term = class_feature_matching(features[:n], features[n:], labels, real_labels)
+            loss = loss + matching * term
         if seeking:
             loss = loss + self.hparams.mode_seeking_weight * mode_seeking_term(fake, z)
         if class_logits is not None:
@@ -449,6 +465,17 @@ def _validate(args: dict) -> None:
     w = args["d_warmup_steps"]
     if isinstance(w, bool) or not isinstance(w, int) or w < 0:
         raise ValueError(f"d_warmup_steps must be an int >= 0, got {w!r}")
+    if not args["feature_matching_weight"] >= 0:
+        raise ValueError(
+            f"feature_matching_weight must be >= 0, got {args['feature_matching_weight']}"
+        )
+    if args["feature_matching_weight"] and not callable(
+        getattr(args["discriminator"], "features", None)
+    ):
+        raise ValueError(
+            "feature_matching_weight > 0 needs a discriminator with features(x, y); "
+            f"{type(args['discriminator']).__name__} has none"
+        )
     if not args["mode_seeking_weight"] >= 0:
         raise ValueError(f"mode_seeking_weight must be >= 0, got {args['mode_seeking_weight']}")
     if args["lr_decay"] not in ("linear", "none"):
