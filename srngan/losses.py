@@ -137,12 +137,25 @@ def class_feature_matching(
     return (mean_f - mean_r.detach()).pow(2).mean() / scale
 
 
+def colour_statistics(images: Tensor, top: float = 0.1) -> Tensor:
+    """Per image and channel: the mean, the mean square and the mean of the brightest
+    ``top`` fraction of pixels, as ``(N, 3 * C)`` (the fixed features of the colour-matching
+    term: the last tells whether an image holds a region of a saturated colour at all)."""
+    if not 0.0 < top <= 1.0:
+        raise ValueError(f"top must be in (0, 1], got {top}")
+    flat = images.flatten(2)
+    k = max(1, round(top * flat.shape[2]))
+    brightest = flat.topk(k, dim=2).values.mean(dim=2)
+    return torch.cat([flat.mean(dim=2), flat.pow(2).mean(dim=2), brightest], dim=1)
+
+
 __all__ = [
     "AdversarialLoss",
     "Hinge",
     "NonSaturating",
     "Wasserstein",
     "class_feature_matching",
+    "colour_statistics",
     "gradient_penalty",
     "mode_seeking_term",
 ]

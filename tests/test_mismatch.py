@@ -260,12 +260,13 @@ def test_feature_matching_term_joins_g_loss_with_the_last_real_batch():
         torch.equal(x_d[:8], real) and torch.equal(both[:8], fake) and torch.equal(both[8:], real)
     )
     assert torch.equal(y_both, torch.cat([y, labels]))
-    f = both.mean(dim=(2, 3))  # the spy's features at its initial scale 1
+    scale = d.scale.detach()  # after the D step's update
+    f = both.mean(dim=(2, 3)) * scale[y_both][:, None]
     term = class_feature_matching(f[:8], f[8:], y, labels)
     assert float(term) > 1e-3  # not vacuous
-    expected = Hinge().g(fake.mean(dim=(1, 2, 3))) + 0.7 * term
-    # float32 means and a division by the real features' small mean square: rel 1e-5.
-    assert logger.metrics["loss/g"] == pytest.approx(float(expected), rel=1e-5)
+    expected = Hinge().g(scale[y] * fake.mean(dim=(1, 2, 3))) + 0.7 * term
+    # float32 means and a division by the real features' small mean square: rel 1e-6.
+    assert logger.metrics["loss/g"] == pytest.approx(float(expected), rel=1e-6)
 
 
 def test_feature_matching_weight_is_validated():
@@ -296,3 +297,41 @@ def test_feature_matching_trains_the_resnets_conditional_or_not(num_classes):
     assert module.g_step == 1
     assert any(not torch.equal(a, b) for a, b in zip(before, g.parameters()))
     assert all(torch.isfinite(p).all() for p in g.parameters())
+
+
+def test_colour_statistics_match_sorted_pixels_in_float64():
+    from srngan.losses import colour_statistics
+
+    x = torch.randn(3, 2, 5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    stats = colour_statistics(x, top=0.1)  # 20 pixels: the brightest 2
+    for i in range(3):
+        for c in range(2):
+            pixels = sorted(x[i, c].flatten().tolist(), reverse=True)
+            expected = [
+                sum(pixels) / 20,
+                sum(p * p for p in pixels) / 20,
+                (pixels[0] + pixels[1]) / 2,
+            ]
+            got = [float(stats[i, c + 2 * j]) for j in range(3)]
+            assert got == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match=r"top must be in \(0, 1\], got 0"):
+        colour_statistics(x, top=0.0)
+
+
+def test_colour_matching_term_joins_g_loss_without_a_d_pass():
+    """G's logged loss = hinge G loss + 0.5 * class matching of colour statistics against the
+    last real batch; D sees the G step's fakes once (no features needed)."""
+    from srngan.losses import class_feature_matching, colour_statistics
+
+    logger = _Recorder()
+    d, real, labels = _one_g_step(0.0, logger, colour_matching_weight=0.5)
+    assert len(d.seen) == 2  # the D step and the G step's logits
+    fake, y = d.seen[1]
+    term = class_feature_matching(colour_statistics(fake), colour_statistics(real), y, labels)
+    assert float(term) > 1e-3  # not vacuous
+    scale = d.scale.detach()  # after the D step's update
+    expected = Hinge().g(scale[y] * fake.mean(dim=(1, 2, 3))) + 0.5 * term
+    assert logger.metrics["loss/g"] == pytest.approx(float(expected), rel=1e-6)  # float32
+    with pytest.raises(ValueError, match="colour_matching_weight must be >= 0, got -1"):
+        GANModule(SmallGenerator(8, z_dim=4, num_classes=4, base_channels=2), _SpyD(),
+                  colour_matching_weight=-1.0)  # fmt: skip

@@ -12,7 +12,13 @@ from torch import Tensor, nn
 from torch.optim.lr_scheduler import LambdaLR
 
 from srngan.errors import NonFiniteError
-from srngan.losses import AdversarialLoss, Hinge, class_feature_matching, mode_seeking_term
+from srngan.losses import (
+    AdversarialLoss,
+    Hinge,
+    class_feature_matching,
+    colour_statistics,
+    mode_seeking_term,
+)
 from srngan.nn.modes import eval_mode
 from srngan.regularizers import Regularizer
 from srngan.training.ema import make_ema, update_ema
@@ -73,6 +79,12 @@ class GANModule(L.LightningModule):
             logit gives none: a class whose samples collapsed to something D scores as
             plausible (empty backgrounds in the quickstart) is drawn back to its real look.
             Needs a D with ``features(x, y)``; costs one more D pass per G-step.
+        colour_matching_weight: the same class-wise matching on fixed pixel statistics
+            (:func:`srngan.losses.colour_statistics`: per channel the mean, the mean square and
+            the mean of the brightest 10 % of pixels) instead of D's features (0: off). Its
+            gradient does not depend on D, so it also reaches a class whose samples sit where
+            D's features are flat (a class collapsed to empty backgrounds: its brightest
+            pixels lack the class's colour). No D pass.
         mismatch_candidates: wrong classes drawn per real image for that term; D is shown
             the one it scores highest (a hard negative, scored without a gradient), so
             similar-looking classes meet more often than uniform draws give. 1: uniform.
@@ -123,6 +135,7 @@ class GANModule(L.LightningModule):
         mismatch_candidates: int = 1,
         d_warmup_steps: int = 0,
         feature_matching_weight: float = 0.0,
+        colour_matching_weight: float = 0.0,
     ) -> None:
         super().__init__()
         _validate(locals())
@@ -284,12 +297,18 @@ class GANModule(L.LightningModule):
         logits, class_logits = self._d_forward(fake, labels)
         loss = self.loss_fn.g(logits)
         matching = self.hparams.get("feature_matching_weight", 0.0)
-        if matching:  # the last D step's real batch; one pass, real rows carry no gradient
-            real, real_labels = self._last_real
+        colour = self.hparams.get("colour_matching_weight", 0.0)
+        if matching or colour:
+            real, real_labels = self._last_real  # the last D step's real batch
+        if matching:  # one pass over fake and real; the real rows carry no gradient
             both = None if labels is None else torch.cat([labels, real_labels])
             features = self.discriminator.features(torch.cat([fake, real]), both)
             term = class_feature_matching(features[:n], features[n:], labels, real_labels)
             loss = loss + matching * term
+        if colour:
+            stats = colour_statistics(torch.cat([fake, real]))
+            term = class_feature_matching(stats[:n], stats[n:], labels, real_labels)
+            loss = loss + colour * term
         if seeking:
             loss = loss + self.hparams.mode_seeking_weight * mode_seeking_term(fake, z)
         if class_logits is not None:
@@ -475,6 +494,10 @@ def _validate(args: dict) -> None:
         raise ValueError(
             "feature_matching_weight > 0 needs a discriminator with features(x, y); "
             f"{type(args['discriminator']).__name__} has none"
+        )
+    if not args["colour_matching_weight"] >= 0:
+        raise ValueError(
+            f"colour_matching_weight must be >= 0, got {args['colour_matching_weight']}"
         )
     if not args["mode_seeking_weight"] >= 0:
         raise ValueError(f"mode_seeking_weight must be >= 0, got {args['mode_seeking_weight']}")
