@@ -72,19 +72,6 @@ class GANModule(L.LightningModule):
             others) and trains it to call them fake, so D must bind each class to its look,
             not only tell real from fake; the term costs one more real batch through D.
             Needs a conditional G.
-        feature_matching_weight: weight of a class-wise feature-matching term in G's loss
-            (0: off; :func:`srngan.losses.class_feature_matching`): the mean D features
-            (``discriminator.features(x, y)``) of G's samples of each class are pulled to those
-            of the last D step's real images of that class. It gives G a direction where D's
-            logit gives none: a class whose samples collapsed to something D scores as
-            plausible (empty backgrounds in the quickstart) is drawn back to its real look.
-            Needs a D with ``features(x, y)``; costs one more D pass per G-step.
-        colour_matching_weight: the same class-wise matching on fixed pixel statistics
-            (:func:`srngan.losses.colour_statistics`: per channel the mean, the mean square and
-            the mean of the brightest 10 % of pixels) instead of D's features (0: off). Its
-            gradient does not depend on D, so it also reaches a class whose samples sit where
-            D's features are flat (a class collapsed to empty backgrounds: its brightest
-            pixels lack the class's colour). No D pass.
         mismatch_candidates: wrong classes drawn per real image for that term; D is shown
             the one it scores highest (a hard negative, scored without a gradient), so
             similar-looking classes meet more often than uniform draws give. 1: uniform.
@@ -97,6 +84,20 @@ class GANModule(L.LightningModule):
             each class looks like before G follows it. G-steps, the LR schedule and every
             G-step callback start after them; their mean D loss is logged as
             ``loss/d_warmup`` at G-step 0.
+        feature_matching_weight: weight of a class-wise feature-matching term in G's loss
+            (0: off; :func:`srngan.losses.class_feature_matching`): the mean D features
+            (``discriminator.features(x, y)``) of G's samples of each class are pulled to those
+            of the last D step's real images of that class. It gives G a direction where D's
+            logit may give none: a class whose samples collapsed to something D scores as
+            plausible (empty backgrounds in the quickstart) can be drawn back to its real look
+            (in one of two quickstart seeds; ``docs/quickstart.md`` section 8). Needs a D
+            with ``features(x, y)``; costs one more D pass per G-step.
+        colour_matching_weight: the same class-wise matching on fixed pixel statistics
+            (:func:`srngan.losses.colour_statistics`: per channel the mean, the mean square and
+            the mean of the brightest 10 % of pixels) instead of D's features (0: off). Its
+            gradient does not depend on D, so it also reaches a class whose samples sit where
+            D's features are flat (a class collapsed to empty backgrounds: its brightest
+            pixels lack the class's colour). No D pass.
 
     Example::
 
@@ -162,6 +163,7 @@ class GANModule(L.LightningModule):
         self._d_steps_since_g = 0
         self._warmup_done = 0
         self._warmup_seen = 0  # warm-up steps taken by this process (a resume may skip some)
+        self._last_real: tuple[Tensor, Tensor | None] | None = None  # for the matching terms
         self._g_step_ended = False
         self._d_sums: dict[str, Tensor] = {}
         self._pending_rng: dict | None = None
