@@ -267,6 +267,7 @@ def test_feature_matching_term_joins_g_loss_with_the_last_real_batch():
     expected = Hinge().g(scale[y] * fake.mean(dim=(1, 2, 3))) + 0.7 * term
     # float32 means and a division by the real features' small mean square: rel 1e-6.
     assert logger.metrics["loss/g"] == pytest.approx(float(expected), rel=1e-6)
+    assert logger.metrics["loss/g_feature_matching"] == pytest.approx(float(term), rel=1e-6)
 
 
 def test_feature_matching_weight_is_validated():
@@ -332,6 +333,8 @@ def test_colour_matching_term_joins_g_loss_without_a_d_pass():
     scale = d.scale.detach()  # after the D step's update
     expected = Hinge().g(scale[y] * fake.mean(dim=(1, 2, 3))) + 0.5 * term
     assert logger.metrics["loss/g"] == pytest.approx(float(expected), rel=1e-6)  # float32
+    assert logger.metrics["loss/g_colour_matching"] == pytest.approx(float(term), rel=1e-6)
+    assert "loss/g_feature_matching" not in logger.metrics
     with pytest.raises(ValueError, match="colour_matching_weight must be >= 0, got -1"):
         GANModule(SmallGenerator(8, z_dim=4, num_classes=4, base_channels=2), _SpyD(),
                   colour_matching_weight=-1.0)  # fmt: skip

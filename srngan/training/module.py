@@ -201,14 +201,14 @@ class GANModule(L.LightningModule):
         if self._d_steps_since_g < self.hparams.n_dis:
             return
         self._d_steps_since_g = 0
-        g_loss = self._generator_phase(opt_g)
+        g_parts = self._generator_phase(opt_g)
         for scheduler in self.lr_schedulers():
             scheduler.step()
         self.g_step += 1
         if self.generator_ema is not None:
             decay = self.hparams.ema_decay if self.g_step > self.hparams.ema_start else 0.0
             update_ema(self.generator_ema, self.generator, decay)
-        self._log_cycle(g_loss)
+        self._log_cycle(g_parts)
         if self.g_step >= self.hparams.max_g_steps:
             self.trainer.should_stop = True
         self._g_step_ended = True
@@ -286,7 +286,8 @@ class GANModule(L.LightningModule):
         best = scores.view(m, -1).argmax(dim=0)
         return candidates.gather(0, best[None]).squeeze(0)
 
-    def _generator_phase(self, opt_g) -> Tensor:
+    def _generator_phase(self, opt_g) -> dict[str, Tensor]:
+        """One G step; returns ``loss/g`` and the optional terms (unweighted), detached."""
         n = self.hparams.g_batch_size or self._d_batch_size
         self.toggle_optimizer(opt_g)
         labels = self.sample_labels(n)
@@ -298,6 +299,7 @@ class GANModule(L.LightningModule):
         fake = self.generator(z, labels)
         logits, class_logits = self._d_forward(fake, labels)
         loss = self.loss_fn.g(logits)
+        parts: dict[str, Tensor] = {}
         matching = self.hparams.get("feature_matching_weight", 0.0)
         colour = self.hparams.get("colour_matching_weight", 0.0)
         if matching or colour:
@@ -306,10 +308,12 @@ class GANModule(L.LightningModule):
             both = None if labels is None else torch.cat([labels, real_labels])
             features = self.discriminator.features(torch.cat([fake, real]), both)
             term = class_feature_matching(features[:n], features[n:], labels, real_labels)
+            parts["loss/g_feature_matching"] = term.detach()
             loss = loss + matching * term
         if colour:
             stats = colour_statistics(torch.cat([fake, real]))
             term = class_feature_matching(stats[:n], stats[n:], labels, real_labels)
+            parts["loss/g_colour_matching"] = term.detach()
             loss = loss + colour * term
         if seeking:
             loss = loss + self.hparams.mode_seeking_weight * mode_seeking_term(fake, z)
@@ -320,7 +324,7 @@ class GANModule(L.LightningModule):
         self.manual_backward(loss)
         opt_g.step()
         self.untoggle_optimizer(opt_g)
-        return loss.detach()
+        return {"loss/g": loss.detach(), **parts}
 
     def _d_forward(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor | None]:
         """D's logits, and its class logits when the auxiliary class loss is on (else None)."""
@@ -344,7 +348,8 @@ class GANModule(L.LightningModule):
         """Discriminator steps (= data batches per process) taken so far, warm-up included."""
         return self._warmup_done + self.g_step * self.hparams.n_dis + self._d_steps_since_g
 
-    def _log_cycle(self, g_loss: Tensor) -> None:
+    def _log_cycle(self, g_parts: dict[str, Tensor]) -> None:
+        g_loss = g_parts["loss/g"]
         n_dis = self.hparams.n_dis
         d_means = {k: v / n_dis for k, v in self._d_sums.items()}
         self._d_sums = {}
@@ -353,7 +358,7 @@ class GANModule(L.LightningModule):
         every = self.hparams.log_every_n_g_steps
         if not every or self.g_step % every:
             return
-        metrics = {**d_means, "loss/g": g_loss}
+        metrics = {**d_means, **g_parts}
         # Mean over processes (a collective: every rank calls it), then rank 0's loggers write.
         metrics = {
             k: float(self.trainer.strategy.reduce(v, reduce_op="mean")) for k, v in metrics.items()
