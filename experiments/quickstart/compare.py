@@ -206,6 +206,7 @@ def run(
     save: Path | None = None,
 ) -> dict:
     import lightning as L
+    from saved_runs import save_module
     from strong_classifier import load_strong_classifier
     from torchvision.utils import make_grid, save_image
 
@@ -251,7 +252,7 @@ def run(
     grid = make_grid(module.generate(z, labels) * 0.5 + 0.5, nrow=10, padding=1)
     save_image(grid, GRIDS / f"{tag or name}_s{seed}_{steps}.png")
     if save is not None:  # the trained module, for d_scores.py and shape_sizes.py
-        torch.save({"args": args, "state_dict": module.state_dict()}, save)
+        save_module(module, args, save)
     return {
         "name": tag or name, "seed": seed, "steps": steps, "threads": torch.get_num_threads(),
         "train_s": round(seconds, 1), "s_per_step": round(seconds / steps, 4),

@@ -16,9 +16,9 @@ import argparse
 from pathlib import Path
 
 import torch
+from saved_runs import load_saved, real_of_class
 from torchvision.utils import make_grid, save_image
 
-from srngan.cli import instantiate
 from srngan.data.procedural import ShapesDataset
 from srngan.nn.modes import eval_mode
 
@@ -38,15 +38,10 @@ def main() -> None:
     p.add_argument("saved", type=Path)
     p.add_argument("--per-class", type=int, default=100)
     a = p.parse_args()
-    saved = torch.load(a.saved, weights_only=False)
-    module, _ = instantiate(*saved["args"])
-    module.load_state_dict(saved["state_dict"])
+    module = load_saved(a.saved)
     data = ShapesDataset(10000, module.num_conditional_classes)
     k, names = data.num_classes, data.classes
-    real = {
-        c: torch.stack([data[i][0] for i in torch.nonzero(data.labels == c)[: a.per_class, 0]])
-        for c in range(k)
-    }
+    real = {c: real_of_class(data, c, a.per_class) for c in range(k)}
     g, d = module.sampling_generator(), module.discriminator
     torch.manual_seed(0)
     with torch.no_grad(), eval_mode(g), eval_mode(d):

@@ -20,9 +20,9 @@ from pathlib import Path
 from unittest import mock
 
 import torch
+from saved_runs import load_saved, real_of_class
 
 import srngan.data.procedural as procedural
-from srngan.cli import instantiate
 from srngan.data.procedural import ShapesDataset
 from srngan.losses import class_feature_matching
 from srngan.nn.modes import eval_mode
@@ -40,8 +40,7 @@ def probe(module, data: ShapesDataset, empty: torch.Tensor) -> list[str]:
     g, d = module.generator, module.discriminator
     rows = []
     for c in range(data.num_classes):
-        index = torch.nonzero(data.labels == c)[:64, 0]
-        real = torch.stack([data[int(i)][0] for i in index])
+        real = real_of_class(data, c, 64)
         y = torch.full((64,), c)
         with torch.no_grad(), eval_mode(d):
             real_logit = float(d(real[:50], y[:50]).mean())
@@ -68,9 +67,7 @@ def main() -> None:
     a = p.parse_args()
     data, empty = ShapesDataset(10000, 10), clean_backgrounds(50)
     for path in a.saved:
-        saved = torch.load(path, weights_only=False)
-        module, _ = instantiate(*saved["args"])
-        module.load_state_dict(saved["state_dict"])
+        module = load_saved(path)
         print(
             f"\n{path.stem}\n{'label':>14} {'real':>6} {'empty':>6} {'fm':>7} {'d img':>9} {'d G':>8}"
         )

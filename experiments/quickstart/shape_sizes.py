@@ -19,8 +19,8 @@ import argparse
 from pathlib import Path
 
 import torch
+from saved_runs import load_saved
 
-from srngan.cli import instantiate
 from srngan.data.procedural import ShapesDataset
 
 THRESHOLD = 0.4
@@ -66,9 +66,7 @@ def main() -> None:
     print(f"{'real (held out)':40} {sum(held) / 10:.3f} {held}")
     labels = torch.arange(10).repeat_interleave(100)
     for path in a.saved:
-        saved = torch.load(path, weights_only=False)
-        module, _ = instantiate(*saved["args"])
-        module.load_state_dict(saved["state_dict"])
+        module = load_saved(path)
         z = torch.randn(len(labels), module.z_dim, generator=torch.Generator().manual_seed(1234))
         per = sample_sizes_ok(module, labels, z, bounds)
         print(f"{path.stem:40} {sum(per) / 10:.3f} {per}")
