@@ -302,16 +302,17 @@ class GANModule(L.LightningModule):
         parts: dict[str, Tensor] = {}
         matching = self.hparams.get("feature_matching_weight", 0.0)
         colour = self.hparams.get("colour_matching_weight", 0.0)
-        if matching or colour:
-            real, real_labels = self._last_real  # the last D step's real batch
-        if matching:  # one pass over fake and real; the real rows carry no gradient
+        if matching or colour:  # fake and the last D step's real batch, side by side
+            real, real_labels = self._last_real
+            images = torch.cat([fake, real])
+        if matching:  # one D pass; the real rows carry no gradient
             both = None if labels is None else torch.cat([labels, real_labels])
-            features = self.discriminator.features(torch.cat([fake, real]), both)
+            features = self.discriminator.features(images, both)
             term = class_feature_matching(features[:n], features[n:], labels, real_labels)
             parts["loss/g_feature_matching"] = term.detach()
             loss = loss + matching * term
         if colour:
-            stats = colour_statistics(torch.cat([fake, real]))
+            stats = colour_statistics(images)
             term = class_feature_matching(stats[:n], stats[n:], labels, real_labels)
             parts["loss/g_colour_matching"] = term.detach()
             loss = loss + colour * term
@@ -460,6 +461,15 @@ def _check_class_terms(
         )
 
 
+_WEIGHTS = (
+    "class_loss_weight",
+    "mismatch_weight",
+    "mode_seeking_weight",
+    "feature_matching_weight",
+    "colour_matching_weight",
+)
+
+
 def _validate(args: dict) -> None:
     """One-line ValueErrors for arguments a typo or a bad override can get wrong."""
     for key in ("generator", "discriminator"):
@@ -481,20 +491,15 @@ def _validate(args: dict) -> None:
         raise ValueError(f"max_g_steps must be >= 1, got {args['max_g_steps']}")
     if args["ema_decay"] is not None and not 0.0 <= args["ema_decay"] < 1.0:
         raise ValueError(f"ema_decay must be in [0, 1) or null, got {args['ema_decay']}")
-    if not args["class_loss_weight"] >= 0:
-        raise ValueError(f"class_loss_weight must be >= 0, got {args['class_loss_weight']}")
-    if not args["mismatch_weight"] >= 0:
-        raise ValueError(f"mismatch_weight must be >= 0, got {args['mismatch_weight']}")
+    for key in _WEIGHTS:  # `not >= 0` also catches NaN
+        if not args[key] >= 0:
+            raise ValueError(f"{key} must be >= 0, got {args[key]}")
     m = args["mismatch_candidates"]
     if isinstance(m, bool) or not isinstance(m, int) or m < 1:
         raise ValueError(f"mismatch_candidates must be an int >= 1, got {m!r}")
     w = args["d_warmup_steps"]
     if isinstance(w, bool) or not isinstance(w, int) or w < 0:
         raise ValueError(f"d_warmup_steps must be an int >= 0, got {w!r}")
-    if not args["feature_matching_weight"] >= 0:
-        raise ValueError(
-            f"feature_matching_weight must be >= 0, got {args['feature_matching_weight']}"
-        )
     if args["feature_matching_weight"] and not callable(
         getattr(args["discriminator"], "features", None)
     ):
@@ -502,11 +507,5 @@ def _validate(args: dict) -> None:
             "feature_matching_weight > 0 needs a discriminator with features(x, y); "
             f"{type(args['discriminator']).__name__} has none"
         )
-    if not args["colour_matching_weight"] >= 0:
-        raise ValueError(
-            f"colour_matching_weight must be >= 0, got {args['colour_matching_weight']}"
-        )
-    if not args["mode_seeking_weight"] >= 0:
-        raise ValueError(f"mode_seeking_weight must be >= 0, got {args['mode_seeking_weight']}")
     if args["lr_decay"] not in ("linear", "none"):
         raise ValueError(f"unknown lr_decay {args['lr_decay']!r}; allowed: linear, none")
