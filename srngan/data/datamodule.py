@@ -36,7 +36,10 @@ class GANDataModule(L.LightningDataModule):
         num_workers: DataLoader worker processes.
         download: allow torchvision to download CIFAR / CelebA into ``root``.
         resolution: image side; ``None`` uses the dataset's own (32, CelebA 64).
-        num_images: procedural dataset size.
+        num_images: procedural dataset size (the training split).
+        num_heldout_images: procedural held-out ("test") split size, drawn from another seed;
+            ``None``: the same as ``num_images``. The held-out split is what the generalization
+            callback and ``reference_splits: [test]`` metrics compare against.
         num_procedural_classes: procedural class count (2..20).
         seed: procedural dataset seed.
     """
@@ -50,6 +53,7 @@ class GANDataModule(L.LightningDataModule):
         download: bool = False,
         resolution: int | None = None,
         num_images: int = 10000,
+        num_heldout_images: int | None = None,
         num_procedural_classes: int = 10,
         seed: int = 0,
     ) -> None:
@@ -64,7 +68,10 @@ class GANDataModule(L.LightningDataModule):
         self.num_workers = num_workers
         self.download = download
         self.resolution = resolution or DEFAULT_RESOLUTION[dataset]
+        if num_heldout_images is not None and num_heldout_images < 1:
+            raise ValueError(f"num_heldout_images must be >= 1 or null, got {num_heldout_images}")
         self.num_images = num_images
+        self.num_heldout_images = num_heldout_images
         self.num_procedural_classes = num_procedural_classes
         self.seed = seed
         self._train: Dataset | None = None
@@ -85,7 +92,8 @@ class GANDataModule(L.LightningDataModule):
         return {
             "dataset": self.dataset_name, "root": str(self.root), "batch_size": self.batch_size,
             "num_workers": self.num_workers, "download": self.download, "resolution": self.resolution,
-            "num_images": self.num_images, "num_procedural_classes": self.num_procedural_classes,
+            "num_images": self.num_images, "num_heldout_images": self.num_heldout_images,
+            "num_procedural_classes": self.num_procedural_classes,
             "seed": self.seed,
         }  # fmt: skip
 
@@ -95,7 +103,9 @@ class GANDataModule(L.LightningDataModule):
                "transform": "resize-centercrop-[-1,1]-uint8"}  # fmt: skip
         if self.dataset_name == "procedural":
             key.update(
-                num_images=self.num_images, classes=self.num_procedural_classes, seed=self.seed
+                num_images=self._procedural_size(split),
+                classes=self.num_procedural_classes,
+                seed=self.seed,
             )
         if self.dataset_name == "imagefolder":
             key.update(root=str(self.root.resolve()))
@@ -106,11 +116,16 @@ class GANDataModule(L.LightningDataModule):
         if self.dataset_name == "procedural":
             seed = self.seed + (0 if split == "train" else 10_000)
             return ShapesDataset(
-                self.num_images, self.num_procedural_classes, self.resolution, seed
+                self._procedural_size(split), self.num_procedural_classes, self.resolution, seed
             )
         return load_real_dataset(
             self.dataset_name, self.root, split, self.resolution, self.download
         )
+
+    def _procedural_size(self, split: str) -> int:
+        if split == "train" or self.num_heldout_images is None:
+            return self.num_images
+        return self.num_heldout_images
 
     def nd_dataset(self) -> Dataset:
         """Real images for Neural Divergence's critic: the test split (CelebA: the training

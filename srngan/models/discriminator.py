@@ -7,6 +7,7 @@ from torch import Tensor, nn
 
 from srngan.models.architectures import architecture_for
 from srngan.models.blocks import DBlock, DBlockOptimized, _init
+from srngan.models.init import WeightInit, check_weight_init, initialize_weights
 
 
 class ResNetDiscriminator(nn.Module):
@@ -20,6 +21,9 @@ class ResNetDiscriminator(nn.Module):
         num_classes: 0 for unconditional, else the number of classes of the projection;
             ``None``: the data module's class count under ``srngan fit``, else 0.
         base_channels: overrides the layout's base width; ``None`` keeps it.
+        weight_init: ``xavier`` (the default) or ``orthogonal`` (every weight matrix with equal
+            singular values, stable rank ``min(m, n)``, so an SRN target ``c < 1`` binds from the
+            first step; see :func:`srngan.models.init.initialize_weights`).
     """
 
     def __init__(
@@ -27,8 +31,10 @@ class ResNetDiscriminator(nn.Module):
         resolution: int | None = None,
         num_classes: int | None = None,
         base_channels: int | None = None,
+        weight_init: WeightInit = "xavier",
     ) -> None:
         super().__init__()
+        check_weight_init(weight_init)
         resolution = resolution or 32
         num_classes = num_classes or 0
         arch = architecture_for(resolution)
@@ -42,6 +48,7 @@ class ResNetDiscriminator(nn.Module):
         self.blocks = nn.Sequential(*blocks)
         self.linear = _init(nn.Linear(widths[-1], 1))
         self.embed = _init(nn.Embedding(num_classes, widths[-1])) if num_classes else None
+        initialize_weights(self, weight_init)
 
     def features(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         """The pooled penultimate features ``h`` of shape ``(N, C)`` (the class enters only

@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from srngan.models.augment import random_translate
 from srngan.models.blocks import ConditionalBatchNorm2d, _init
+from srngan.models.init import WeightInit, check_weight_init, initialize_weights
 
 
 def _num_ups(resolution: int) -> int:
@@ -184,6 +185,9 @@ class SmallDiscriminator(nn.Module):
             ``"maxpool"``: a 2x2 max-pool followed by a 3x3 convolution (the layout of a
             small image classifier), which learns fine shape cues such as corners faster
             (``docs/quickstart.md`` section 7).
+        weight_init: ``xavier`` (the default) or ``orthogonal`` (every weight matrix with equal
+            singular values, stable rank ``min(m, n)``, so an SRN target ``c < 1`` binds from the
+            first step; see :func:`srngan.models.init.initialize_weights`).
     """
 
     def __init__(
@@ -197,8 +201,10 @@ class SmallDiscriminator(nn.Module):
         translate: float = 0.0,
         minibatch_std: int = 0,
         downsample: Literal["stride", "maxpool"] = "stride",
+        weight_init: WeightInit = "xavier",
     ) -> None:
         super().__init__()
+        check_weight_init(weight_init)
         resolution = resolution or 32
         num_classes = num_classes or 0
         n_down = _num_ups(resolution)
@@ -234,6 +240,7 @@ class SmallDiscriminator(nn.Module):
             if num_classes and input_conditioning
             else None
         )
+        initialize_weights(self, weight_init)
 
     def features(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         """The pooled penultimate features ``h`` of shape ``(N, C)``."""

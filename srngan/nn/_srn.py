@@ -111,6 +111,25 @@ class _StableRankNorm(nn.Module):
             )
             return matrix_to_weight(out, weight, self.dim)
 
+    @torch.no_grad()
+    def shrink_factor(self, weight: Tensor) -> float:
+        """The factor ``s = min(1, sqrt(r - 1) / ||W / sigma - u v^T||_F)`` this layer applies to
+        the residual of ``weight`` (the unnormalized original), from its stored ``u, v``.
+
+        ``s < 1``: the layer binds (it lowers the stable rank to ``r``); ``s = 1``: it is plain
+        spectral normalization. Computed in float64 with the residual written out, not through
+        the ``||W||_F^2 / sigma^2 - 1`` identity of :meth:`forward`, so it is an independent check.
+        """
+        if weight.ndim == 1 or not self.srn_active:
+            return 1.0
+        w = weight_to_matrix(weight.detach(), self.dim).double()
+        u, v = self._u.double(), self._v.double()
+        sigma = torch.dot(u, w @ v)
+        residual = torch.linalg.matrix_norm(w / sigma - torch.outer(u, v))
+        if residual == 0:
+            return 1.0
+        return min(1.0, self.sqrt_r_minus_1 / float(residual))
+
     def right_inverse(self, value: Tensor) -> Tensor:
         # Like torch's SN: assigning a weight stores it as the unnormalized original.
         return value

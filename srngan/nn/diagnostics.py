@@ -10,7 +10,14 @@ from torch import Tensor, nn
 from srngan.nn._matrix import output_dim, weight_to_matrix
 from srngan.nn.modes import eval_mode
 
-__all__ = ["layer_spectra", "spectra_scalars", "spectral_norm_value", "stable_rank"]
+__all__ = [
+    "binding_scalars",
+    "layer_spectra",
+    "spectra_scalars",
+    "spectral_norm_value",
+    "srn_shrink_factors",
+    "stable_rank",
+]
 
 
 @torch.no_grad()
@@ -76,4 +83,49 @@ def spectra_scalars(spectra: dict[str, tuple[float, float]]) -> dict[str, float]
     for name, (sigma, srank) in spectra.items():
         out[f"spectra/sigma1/{name}"] = sigma
         out[f"spectra/stable_rank/{name}"] = srank
+    return out
+
+
+@torch.no_grad()
+def srn_shrink_factors(network: nn.Module) -> dict[str, float]:
+    """``{layer: s}`` for every stable-rank-normalized weight of ``network``.
+
+    ``s = min(1, sqrt(r - 1) / ||W / sigma - u v^T||_F)`` is the factor the layer applies to the
+    part of ``W / sigma`` outside its top singular pair (see :func:`srngan.nn.stable_rank_norm`),
+    read from the layer's own power-iteration vectors, so it says what the layer does now:
+    ``s < 1`` means the layer *binds* (it lowers the stable rank to its target ``r``); ``s = 1``
+    means it is plain spectral normalization (its weight's stable rank is already below ``r``).
+    Layers whose target is at least ``min(m, n)`` can never bind (e.g. a ``C x 1`` head) and are
+    left out. No state changes.
+
+    Example::
+
+        >>> import torch
+        >>> from srngan.nn import stable_rank_norm
+        >>> from srngan.nn.diagnostics import srn_shrink_factors
+        >>> net = torch.nn.Sequential(stable_rank_norm(torch.nn.Linear(64, 32), rank_ratio=0.1))
+        >>> srn_shrink_factors(net)["0"] < 1  # a random 32 x 64 matrix has stable rank >> 3.2
+        True
+    """
+    from srngan.nn._srn import _StableRankNorm
+
+    out: dict[str, float] = {}
+    for name, module in network.named_modules():
+        plist = getattr(getattr(module, "parametrizations", None), "weight", None)
+        if plist is None:
+            continue
+        for p in plist:
+            if isinstance(p, _StableRankNorm) and p.srn_active:
+                out[name] = p.shrink_factor(plist.original)
+    return out
+
+
+def binding_scalars(factors: dict[str, float]) -> dict[str, float]:
+    """Shrink factors (:func:`srn_shrink_factors`) as logged scalars:
+    ``spectra/srn_shrink/<layer>`` and ``spectra/srn_binding_fraction`` (the fraction of those
+    layers with ``s < 1``). Empty when no layer can bind."""
+    if not factors:
+        return {}
+    out = {f"spectra/srn_shrink/{name}": s for name, s in factors.items()}
+    out["spectra/srn_binding_fraction"] = sum(s < 1.0 for s in factors.values()) / len(factors)
     return out

@@ -14,7 +14,12 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from torchvision.utils import make_grid, save_image
 
 from srngan.errors import NonFiniteError
-from srngan.nn.diagnostics import layer_spectra, spectra_scalars
+from srngan.nn.diagnostics import (
+    binding_scalars,
+    layer_spectra,
+    spectra_scalars,
+    srn_shrink_factors,
+)
 from srngan.training.gstep import GStepCallback, every, run_dir
 from srngan.training.preemption import PreemptionHandler
 
@@ -249,7 +254,14 @@ def _chunks(z: torch.Tensor, labels: torch.Tensor | None, size: int):
 
 
 class SpectralMonitor(GStepCallback):
-    """Logs sigma_1 and stable rank of every D layer (what SN and SRN control) every N G-steps.
+    """Logs what SN and SRN control in D, every N G-steps and at G-step 0 (before training).
+
+    Per layer: ``spectra/sigma1/<layer>`` and ``spectra/stable_rank/<layer>`` (exact, by SVD).
+    Per SRN layer: ``spectra/srn_shrink/<layer>``, the factor ``s = min(1, sqrt(r - 1) /
+    ||W / sigma - u v^T||_F)`` the layer applies (``s < 1``: it binds; ``s = 1``: it acts as
+    plain SN), and ``spectra/srn_binding_fraction``, the fraction of SRN layers that bind (see
+    :func:`srngan.nn.diagnostics.srn_shrink_factors`). An SRN run whose layers never bind has
+    trained an SN discriminator.
 
     Args:
         every_n_g_steps: interval in G-steps (0: off).
@@ -258,10 +270,20 @@ class SpectralMonitor(GStepCallback):
     def __init__(self, every_n_g_steps: int = 1000) -> None:
         self.every_n_g_steps = every_n_g_steps
 
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.every_n_g_steps and pl_module.g_step == 0:
+            self.log_now(trainer, pl_module)
+
     def on_g_step_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        if not every(module.g_step, self.every_n_g_steps) or not trainer.is_global_zero:
+        if every(module.g_step, self.every_n_g_steps):
+            self.log_now(trainer, module)
+
+    def log_now(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        """Log the spectra and binding of ``module.discriminator`` at ``module.g_step`` (rank 0)."""
+        if not trainer.is_global_zero:
             return
         metrics = spectra_scalars(layer_spectra(module.discriminator))
+        metrics.update(binding_scalars(srn_shrink_factors(module.discriminator)))
         for logger in trainer.loggers:
             logger.log_metrics(metrics, step=module.g_step)
 

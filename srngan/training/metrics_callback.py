@@ -18,6 +18,21 @@ from srngan.training.gstep import GStepCallback, every, run_dir
 
 _S = EvalSettings  # every default below is declared once, on EvalSettings
 
+REFERENCE_SPLITS = ("train", "test")
+# Metrics computed against a set of real images (the others are computed once per evaluation).
+REFERENCED = ("fid", "kid", "intra_fid")
+
+
+_SPLIT_FREE = (
+    keys.KEY_IS_MEAN, keys.KEY_IS_STD, keys.KEY_DOMAIN_IS, "domain_is_std",
+    keys.KEY_DOMAIN_ACCURACY,
+)  # fmt: skip
+
+
+def _split_free(key: str) -> bool:
+    # Results that an evaluation against another split repeats unchanged.
+    return key in _SPLIT_FREE
+
 
 class MetricsCallback(GStepCallback):
     """Evaluates the generator (EMA when kept) every ``every_n_g_steps`` and at the end of training.
@@ -32,6 +47,10 @@ class MetricsCallback(GStepCallback):
         metrics: any of ``is, fid, kid, intra_fid, nd, elhist``, computed every interval.
         final_metrics: more metrics computed only at the end of training (the paper's ND and
             eLhist, which cost too much to repeat).
+        reference_splits: which real images FID / KID / Intra-FID compare against: ``train``
+            (the paper's protocol, keys as usual) and / or ``test`` (the held-out split; keys end
+            in ``_test``, e.g. ``fid_test``, ``domain_kid_mean_test``). Both: memorization shows
+            as a better score against the training images than against held-out ones.
         use_ema: evaluate the EMA generator when the module keeps one.
         at_train_end: also evaluate when training ends.
         The others are the fields of :class:`srngan.evaluation.settings.EvalSettings` (same
@@ -57,6 +76,7 @@ class MetricsCallback(GStepCallback):
         nd_iterations: int = _S.nd_iterations,
         nd_eval_samples: int = _S.nd_eval_samples,
         elhist_pairs: int = _S.elhist_pairs,
+        reference_splits: list[str] | None = None,
         use_ema: bool = True,
         at_train_end: bool = True,
     ) -> None:
@@ -75,9 +95,16 @@ class MetricsCallback(GStepCallback):
             raise ValueError(
                 f"final_metrics: unknown {', '.join(sorted(unknown))}; allowed: {', '.join(keys.METRICS)}"
             )
+        self.reference_splits = tuple(reference_splits or ("train",))
+        bad = [x for x in self.reference_splits if x not in REFERENCE_SPLITS]
+        if bad or len(set(self.reference_splits)) != len(self.reference_splits):
+            raise ValueError(
+                f"reference_splits: got {list(self.reference_splits)}; allowed: a list of distinct "
+                f"{', '.join(REFERENCE_SPLITS)}"
+            )
         self.use_ema = use_ema
         self.at_train_end = at_train_end
-        self._runner: MetricRunner | None = None
+        self._runners: dict[str, MetricRunner] = {}
         self._last_g_step = -1
         self.history: list[dict] = []
 
@@ -85,14 +112,26 @@ class MetricsCallback(GStepCallback):
         # Fail at the start of a run, not hours in at the first evaluation.
         if self.settings.extractor == "inception":
             resolve_weights(self.settings.inception_weights, self.settings.download_weights)
+        wanted = {*self.settings.metrics, *self.final_metrics}
+        if wanted & {"fid", "kid"} and stage == "fit":
+            for split in self.reference_splits:
+                n = len(trainer.datamodule.make_dataset(split))
+                if self.settings.num_real > n:
+                    raise ValueError(
+                        f"num_real={self.settings.num_real} but the {split} split has {n} images; "
+                        f"set num_real <= {n}"
+                    )
 
-    def _make_runner(self, trainer: L.Trainer, module: L.LightningModule) -> MetricRunner:
+    def _make_runner(
+        self, trainer: L.Trainer, module: L.LightningModule, split: str
+    ) -> MetricRunner:
         dm = trainer.datamodule
         wants_nd = "nd" in (*self.settings.metrics, *self.final_metrics)
-        heldout = dm.nd_dataset() if wants_nd else None
+        first = split == self.reference_splits[0]
+        heldout = dm.nd_dataset() if wants_nd and first else None
         return MetricRunner(
-            self.settings, dm.make_dataset("train"), heldout, module.num_conditional_classes,
-            module.generator.z_dim, dm.resolution, module.device, dm.reference_key("train"),
+            self.settings, dm.make_dataset(split), heldout, module.num_conditional_classes,
+            module.generator.z_dim, dm.resolution, module.device, dm.reference_key(split),
         )  # fmt: skip
 
     def on_g_step_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
@@ -111,16 +150,31 @@ class MetricsCallback(GStepCallback):
         self, trainer: L.Trainer, module: L.LightningModule, metrics: tuple[str, ...] | None = None
     ) -> dict[str, float]:
         """Run ``metrics`` (default: the interval's) now; log and record the results."""
-        if self._runner is None:
-            self._runner = self._make_runner(trainer, module)
+        for split in self.reference_splits:
+            if split not in self._runners:
+                self._runners[split] = self._make_runner(trainer, module, split)
         self._last_g_step = module.g_step
+        generate = lambda z, y: module.generate(z, y, self.use_ema)  # noqa: E731
+        wanted = tuple(self.settings.metrics if metrics is None else metrics)
+        results: dict[str, float] = {}
+        arrays: dict = {}
         # Evaluation draws its own random numbers; fork the RNGs so training's stream (and with
         # it exact resume) does not depend on when or whether metrics run.
         devices = [module.device] if module.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            results, arrays = self._runner.run(
-                lambda z, y: module.generate(z, y, self.use_ema), module.discriminator, metrics
-            )
+        for index, (split, runner) in enumerate(self._runners.items()):
+            # IS, ND and eLhist do not depend on the reference: the first split computes them.
+            todo = wanted if index == 0 else tuple(m for m in wanted if m in REFERENCED)
+            if not todo:
+                continue
+            with torch.random.fork_rng(devices=devices):
+                found, found_arrays = runner.run(generate, module.discriminator, todo)
+            arrays = arrays or found_arrays
+            if split == "train":
+                results.update(found)
+            else:
+                results.update(
+                    {(k if _split_free(k) else f"{k}_{split}"): v for k, v in found.items()}
+                )
         record = {"g_step": module.g_step, **results}
         self.history.append(record)
         if trainer.is_global_zero:
