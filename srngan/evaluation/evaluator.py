@@ -1,10 +1,15 @@
-"""Evaluate a generator against reference data: IS, FID, KID, Intra-FID from one feature pass.
+"""Evaluate a generator against reference data: IS, FID, KID, Intra-FID, precision / recall and
+density / coverage from one pass over the samples.
 
 Pure torch + torchmetrics (no Lightning): the training callback and ``srngan evaluate`` both call
 :class:`Evaluator`, which feeds the metric classes of :mod:`srngan.metrics`. Under
 ``torch.distributed`` each process generates its share of the samples (see
 :mod:`srngan.evaluation.sampling`) and torchmetrics syncs the float64 states, so the result equals
 that of one process up to float64 summation order.
+
+Precision / recall and density / coverage (the *set* metrics) use their own extractor when one
+is given (torch-fidelity's VGG-16 for ``prc``; :class:`srngan.evaluation.runner.MetricRunner`
+passes it with the Inception extractor), else the main one; each sample batch goes through both.
 """
 
 from __future__ import annotations
@@ -26,14 +31,19 @@ from srngan.metrics import keys
 from srngan.metrics.cache import cache_key, cached
 from srngan.metrics.fid import covariance_factor
 from srngan.metrics.images import images_to_uint8
+from srngan.metrics.knn import knn_radii
 from srngan.metrics.metric_base import Extractor
+from srngan.metrics.metric_density_coverage import DensityCoverage
 from srngan.metrics.metric_fid import FrechetInceptionDistance
 from srngan.metrics.metric_intra_fid import IntraFID
 from srngan.metrics.metric_is import InceptionScore
 from srngan.metrics.metric_kid import KernelInceptionDistance
+from srngan.metrics.metric_precision_recall import PrecisionRecall
 from srngan.metrics.statistics import FeatureStatistics
 
-FEATURE_METRICS = ("is", "fid", "kid", "intra_fid")
+FEATURE_METRICS = ("is", "fid", "kid", "intra_fid", "prc", "dc")
+SET_METRICS = ("prc", "dc")  # k-NN set metrics, on the set extractor's features
+REAL_METRICS = ("fid", "kid", "prc", "dc")  # generated samples against num_real real images
 CACHE_VERSION = 2  # bump when the cached objects change
 Generate = Callable[[Tensor, Tensor | None], Tensor]
 
@@ -45,6 +55,14 @@ class Reference:
     stats: FeatureStatistics
     factor: Tensor  # covariance factor L (L L^T = stats.covariance), speeds up every FID
     features: Tensor | None = None  # float64, in sample order (KID only)
+
+
+@dataclass
+class SetReference:
+    """The real side of precision / recall and density / coverage, as cached on disk."""
+
+    features: Tensor  # float32 (num_real, d): the set extractor's features of the real images
+    radii: dict[int, Tensor]  # k -> float64 (num_real,): distance to the k-th nearest real row
 
 
 @dataclass
@@ -68,6 +86,8 @@ class Evaluator:
         num_classes: classes for Intra-FID and conditional sampling (0: unconditional).
         class_accuracy: also report how often the extractor classifies conditional samples as
             their class (``domain_class_accuracy``; meaningful for the domain classifier only).
+        set_extractor: ``(extractor, feature_dim, cache key fields)`` of precision / recall and
+            density / coverage (e.g. torch-fidelity's VGG-16); ``None``: the main extractor.
     """
 
     def __init__(
@@ -81,6 +101,7 @@ class Evaluator:
         num_classes: int = 0,
         device: torch.device | str = "cpu",
         class_accuracy: bool = False,
+        set_extractor: tuple[Extractor, int, dict] | None = None,
     ) -> None:
         self.extractor = extractor
         self.feature_dim = feature_dim
@@ -93,7 +114,11 @@ class Evaluator:
         self.class_accuracy = class_accuracy and num_classes > 0
         self._reference: Reference | None = None
         self._class_reference: ClassReference | None = None
+        self._set_reference: SetReference | None = None
         self.reference_cache_hit: bool | None = None
+        if set_extractor is None:
+            set_extractor = (extractor, feature_dim, {})
+        self.set_extractor, self.set_feature_dim, self.set_key = set_extractor
 
     @property
     def wants(self) -> set[str]:
@@ -129,6 +154,33 @@ class Evaluator:
                 "class-reference-stats", settings, self._compute_class_reference
             )
         return self._class_reference
+
+    def set_reference(self) -> SetReference:
+        """Precision / recall and density / coverage's real side: the set extractor's features of
+        the ``num_real`` reference images and their k-NN radii for the settings' ``k``, cached."""
+        if self._set_reference is None:
+            s = self.settings
+            ks = sorted({s.prc_neighbours, s.dc_neighbours})
+            settings = {"num_real": s.num_real, "seed": s.seed, "ks": ks, "set": self.set_key}
+            self._set_reference, _ = self._cached(
+                "set-reference", settings, lambda: self._compute_set_reference(ks)
+            )
+        return self._set_reference
+
+    def _compute_set_reference(self, ks: list[int]) -> SetReference:
+        rows = self._set_metric(PrecisionRecall)
+        for _, images, _ in self._real_batches(self.settings.num_real):
+            with torch.no_grad():
+                features, _ = self.set_extractor(images.to(self.device))
+            rows.update(None, real=True, features=features)
+        features = rows.features(real=True).cpu()
+        return SetReference(features, {k: knn_radii(features, k) for k in ks})
+
+    def _set_metric(self, cls, **kwargs) -> Metric:
+        """A set metric on the set extractor, on this evaluator's device."""
+        return cls(
+            feature_extractor=self.set_extractor, feature_dim=self.set_feature_dim, **kwargs
+        ).to(self.device)
 
     def _cached(self, name: str, settings: dict, compute: Callable):
         if self.reference_key is None:
@@ -185,6 +237,16 @@ class Evaluator:
                 KernelInceptionDistance, feature_dim=self.feature_dim, subsets=s.kid_subsets,
                 subset_size=s.kid_subset_size, reference=self.reference().features,
             )  # fmt: skip
+        if "prc" in wants:
+            ref, k = self.set_reference(), s.prc_neighbours
+            out["prc"] = self._set_metric(
+                PrecisionRecall, k=k, reference=ref.features, reference_radii=ref.radii[k]
+            )
+        if "dc" in wants:
+            ref, k = self.set_reference(), s.dc_neighbours
+            out["dc"] = self._set_metric(
+                DensityCoverage, k=k, reference=ref.features, reference_radii=ref.radii[k]
+            )
         if self.class_accuracy:
             out["accuracy"] = MulticlassAccuracy(
                 self.num_logit_classes, average="micro", validate_args=False
@@ -197,7 +259,7 @@ class Evaluator:
         metrics = self.generated_metrics()
         if not metrics:
             return {}
-        num_stats = s.num_samples if wants & {"fid", "kid"} else 0
+        num_stats = s.num_samples if wants & set(REAL_METRICS) else 0
         num_is = s.num_is_samples if "is" in wants else 0
         rank, world = rank_and_world()
         samples = generate_samples(
@@ -205,7 +267,8 @@ class Evaluator:
             self.device, rank, world,
         )  # fmt: skip
         for batch in samples:
-            features, logits = self._extract(images_to_uint8(batch.images))
+            images = images_to_uint8(batch.images)
+            features, logits = self._extract(images)
             idx = batch.indices
             if "is" in metrics:
                 m = idx < num_is
@@ -215,6 +278,16 @@ class Evaluator:
                 metrics["fid"].update(None, real=False, features=features[m])
             if "kid" in metrics:
                 metrics["kid"].update(None, real=False, indices=idx[m.cpu()], features=features[m])
+            if wants & set(SET_METRICS):
+                if self.set_extractor is self.extractor:
+                    set_features = features
+                else:
+                    with torch.no_grad():
+                        set_features, _ = self.set_extractor(images.to(self.device))
+                ms = m.to(set_features.device)
+                for name in SET_METRICS:
+                    if name in metrics:
+                        metrics[name].update(None, real=False, features=set_features[ms])
             if "accuracy" in metrics and batch.labels is not None:
                 metrics["accuracy"].update(logits, batch.labels.to(logits.device))
         return results_of(metrics)
@@ -247,8 +320,16 @@ class Evaluator:
             self._require_classes()
         out = self.evaluate_generated(generate, z_dim)
         if "intra_fid" in self.wants:
-            out[keys.KEY_INTRA_FID] = float(self.intra_fid_metric(generate, z_dim).compute())
+            per_class = self.intra_fid_metric(generate, z_dim).compute_per_class()
+            out.update(intra_fid_results(per_class))
         return out
+
+
+def intra_fid_results(per_class: dict[int, float]) -> dict[str, float]:
+    """Intra-FID (the mean) and each class's FID under their keys (``..._class_<c>``)."""
+    out = {keys.KEY_INTRA_FID: sum(per_class.values()) / len(per_class)}
+    out.update({f"{keys.KEY_INTRA_FID_CLASS}{c}": v for c, v in sorted(per_class.items())})
+    return out
 
 
 def results_of(metrics: dict[str, Metric]) -> dict[str, float]:
@@ -263,7 +344,9 @@ def results_of(metrics: dict[str, Metric]) -> dict[str, float]:
         elif name == "fid":
             out[keys.KEY_FID] = float(value)
         elif name == "intra_fid":
-            out[keys.KEY_INTRA_FID] = float(value)
+            out.update(intra_fid_results(metric.compute_per_class()))
+        elif name in SET_METRICS:
+            out.update({key: float(v) for key, v in value.items()})
         elif name == "accuracy":
             out[keys.KEY_DOMAIN_ACCURACY] = float(value)
     return out

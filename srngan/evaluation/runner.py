@@ -50,6 +50,19 @@ def build_extractor(
     raise ValueError(f"unknown extractor {settings.extractor!r}; allowed: inception, domain")
 
 
+def build_set_extractor(settings: EvalSettings, device) -> tuple[Callable, int, dict]:
+    """``(extractor, feature_dim, cache_key_fields)`` of precision / recall and density /
+    coverage with the Inception extractor: torch-fidelity's VGG-16 (``fc2_relu``, 4096-d)."""
+    from srngan.metrics.vgg import VGG16_FEATURE_DIM, load_vgg16
+
+    net = load_vgg16(settings.vgg16_weights, settings.download_weights).to(device)
+    return (
+        net,
+        VGG16_FEATURE_DIM,
+        {"set_extractor": "vgg16-fc2_relu", "weights": net.weights_digest},
+    )
+
+
 class MetricRunner:
     """Computes the configured metrics of a generator (and its discriminator) against real data.
 
@@ -84,6 +97,7 @@ class MetricRunner:
         self.resolution = resolution
         self.device = torch.device(device)
         self._extractor: tuple | None = None
+        self._set_extractor: tuple | None = None
         self._evaluators: dict[tuple[str, ...], Evaluator] = {}
 
     @property
@@ -111,9 +125,14 @@ class MetricRunner:
             extractor, dim, logits, extractor_key = self._extractor
             s = replace(self.settings, metrics=wanted)
             key = None if not self.reference_key else {**self.reference_key, **extractor_key}
+            set_extractor = None
+            if s.extractor == "inception" and set(wanted) & {"prc", "dc"}:
+                if self._set_extractor is None:
+                    self._set_extractor = build_set_extractor(s, self.device)
+                set_extractor = self._set_extractor
             self._evaluators[wanted] = Evaluator(
                 extractor, dim, logits, self.train_data, s, key, self.num_classes, self.device,
-                class_accuracy=s.extractor == "domain",
+                class_accuracy=s.extractor == "domain", set_extractor=set_extractor,
             )  # fmt: skip
         return self._evaluators[wanted]
 
@@ -130,7 +149,7 @@ class MetricRunner:
         s = self.settings
         wants = set(s.metrics if metrics is None else metrics)
         results: dict[str, float] = {}
-        if wants & {"is", "fid", "kid", "intra_fid"}:
+        if wants & {"is", "fid", "kid", "intra_fid", "prc", "dc"}:
             found = self.evaluator_for(wants).evaluate(generate, self.z_dim)
             results.update(_domain_names(found) if s.extractor == "domain" else found)
         arrays: dict[str, Tensor] = {}
@@ -264,5 +283,13 @@ def _domain_names(found: dict[str, float]) -> dict[str, float]:
         keys.KEY_KID_STD: "domain_kid_std",
         keys.KEY_INTRA_FID: "domain_intra_fid",
         keys.KEY_DOMAIN_ACCURACY: keys.KEY_DOMAIN_ACCURACY,
+        **{k: f"domain_{k}" for k in (keys.KEY_PRECISION, keys.KEY_RECALL, keys.KEY_F_SCORE,
+                                      keys.KEY_DENSITY, keys.KEY_COVERAGE)},
+    }  # fmt: skip
+    per_class = keys.KEY_INTRA_FID_CLASS
+    return {
+        f"domain_intra_fid_class_{k.removeprefix(per_class)}"
+        if k.startswith(per_class)
+        else renamed[k]: v
+        for k, v in found.items()
     }
-    return {renamed[k]: v for k, v in found.items()}

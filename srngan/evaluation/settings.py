@@ -38,6 +38,10 @@ class EvalSettings:
         "Intra-FID: images generated conditioned on each class, compared with all training "
         "images of that class (Miyato & Koyama 2018: 5000)",
     )
+    prc_neighbours: int = _setting(
+        3, "precision / recall: k of the k-NN balls (Kynkäänniemi et al. 2019, torch-fidelity: 3)"
+    )
+    dc_neighbours: int = _setting(5, "density / coverage: k of the k-NN balls (Naeem et al.: 5)")
     batch_size: int = _setting(100, "images per generator / feature-extractor batch")
     seed: int = _setting(0, "seed of the latents, labels and real subsets")
     extractor: str = _setting(
@@ -48,7 +52,12 @@ class EvalSettings:
     inception_weights: str | None = _setting(
         None, "path of weights-inception-2015-12-05-6726825d.pth"
     )
-    download_weights: bool = _setting(False, "allow downloading the Inception weights")
+    vgg16_weights: str | None = _setting(
+        None,
+        "path of vgg16-397923af.pth (torchvision's ImageNet VGG-16: precision / recall and "
+        "density / coverage with the inception extractor)",
+    )
+    download_weights: bool = _setting(False, "allow downloading the Inception / VGG-16 weights")
     nd_iterations: int = _setting(100_000, "Neural Divergence critic steps (paper: 100000)")
     nd_eval_samples: int = _setting(1_000_000, "Neural Divergence scored samples (paper: 1M)")
     elhist_pairs: int = _setting(2000, "eLhist sample pairs per kind (paper: 2000)")
@@ -74,7 +83,7 @@ class EvalSettings:
 
 COUNTS = (
     "num_samples", "num_is_samples", "num_real", "intra_fid_samples_per_class", "kid_subset_size",
-    "kid_subsets", "batch_size", "elhist_pairs",
+    "kid_subsets", "batch_size", "elhist_pairs", "prc_neighbours", "dc_neighbours",
 )  # fmt: skip
 
 

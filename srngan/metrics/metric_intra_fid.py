@@ -125,10 +125,15 @@ class IntraFID(FeatureMetric):
         }
 
     def compute(self) -> Tensor:
-        """Intra-FID as a float64 scalar tensor."""
+        """Intra-FID as a float64 scalar tensor (the mean of :meth:`compute_per_class`)."""
+        values = self.compute_per_class()
+        return torch.tensor(sum(values.values()) / len(values), dtype=torch.float64)
+
+    def compute_per_class(self) -> dict[int, float]:
+        """Each class's FID, ``{class index: FID}`` (what :meth:`compute` averages)."""
         real = self.reference if self.reference is not None else self._class_statistics("real")
         fake = self._class_statistics("fake")
-        values = []
+        values = {}
         for c in range(self.num_classes):
             if real[c].count < 2 or fake[c].count < 2:
                 raise ValueError(
@@ -138,5 +143,5 @@ class IntraFID(FeatureMetric):
             factor = self.reference_factors.get(c)
             if factor is None and self.reference is not None:
                 factor = self.reference_factors[c] = covariance_factor(real[c].covariance)
-            values.append(statistics_to_fid(real[c], fake[c], factor))
-        return torch.tensor(sum(values) / len(values), dtype=torch.float64)
+            values[c] = statistics_to_fid(real[c], fake[c], factor)
+        return values

@@ -1,0 +1,253 @@
+"""Precision / recall and density / coverage against torch-fidelity's prc and the prdc package."""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch_fidelity.metric_prc import prc_features_to_metric
+
+from srngan.metrics import (
+    DensityCoverage,
+    PrecisionRecall,
+    features_to_density_coverage,
+    features_to_precision_recall,
+)
+from srngan.metrics.keys import KEY_COVERAGE, KEY_DENSITY, KEY_F_SCORE, KEY_PRECISION, KEY_RECALL
+from srngan.metrics.knn import block_rows, cross_ball_counts, knn_radii
+
+
+def _features(n, d, seed, shift=0.0, scale=1.0):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randn(n, d, generator=g) * scale + shift).float()
+
+
+# Generated: shifted and narrower, so precision, recall, density and coverage are all away from
+# 0 and 1 and a wrong membership rule, radius or normalisation changes them.
+REAL, FAKE = _features(300, 12, 0), _features(250, 12, 1, shift=0.3, scale=0.8)
+
+
+def _torch_fidelity_prc(fake, real, k=3, save_cpu_ram=False):
+    return prc_features_to_metric(
+        fake, real, prc_neighborhood=k, prc_batch_size=64, save_cpu_ram=save_cpu_ram, verbose=False
+    )
+
+
+@pytest.mark.parametrize("k", [1, 3, 7])
+@pytest.mark.parametrize("save_cpu_ram", [False, True])
+def test_precision_recall_equal_torch_fidelity(k, save_cpu_ram):
+    ours = features_to_precision_recall(FAKE, REAL, k, block_bytes=50_000)  # ~16 rows per block
+    ref = _torch_fidelity_prc(FAKE, REAL, k, save_cpu_ram)
+    assert 0.05 < ours[KEY_PRECISION] < 0.999 and 0.05 < ours[KEY_RECALL] < 0.999  # not 0 or all
+    # torch-fidelity's distances are float32, ours float64: a point could flip only if its
+    # distance to a ball's edge is below float32 round-off (~1e-6 relative); none is here, so the
+    # counts are equal. torch-fidelity averages in float32 (0.72 is 0.7200000286): abs 1e-6 is
+    # that round-off and 4000x below one point (1/250), so it still demands equal counts.
+    assert ours[KEY_PRECISION] * 250 == round(ours[KEY_PRECISION] * 250)  # a count / 250
+    assert ours[KEY_PRECISION] == pytest.approx(ref["precision"], abs=1e-6)
+    assert ours[KEY_RECALL] == pytest.approx(ref["recall"], abs=1e-6)
+    assert ours[KEY_F_SCORE] == pytest.approx(ref["f_score"], abs=1e-6)
+
+
+@pytest.mark.parametrize("k", [2, 5])
+def test_density_coverage_equal_prdc(k, capsys):
+    from prdc import compute_prdc
+
+    ours = features_to_density_coverage(FAKE, REAL, k, block_bytes=50_000)
+    ref = compute_prdc(REAL.numpy(), FAKE.numpy(), nearest_k=k)
+    assert 0.05 < ours[KEY_COVERAGE] < 0.95 and 0.05 < ours[KEY_DENSITY]
+    # prdc's distances are float32 (scikit-learn), ours float64; no point lies within float32
+    # round-off of a ball's edge here, so the counts behind both values are equal: density is
+    # a count / (k * 250), coverage a count / 300, equal to float64 round-off (1e-12).
+    assert ours[KEY_DENSITY] == pytest.approx(float(ref["density"]), rel=1e-12)
+    assert ours[KEY_COVERAGE] == pytest.approx(float(ref["coverage"]), rel=1e-12)
+
+
+def test_block_size_does_not_change_anything():
+    radii = knn_radii(REAL, 3)
+    b = cross_ball_counts(FAKE, REAL, radii, knn_radii(FAKE, 3))
+    for block_bytes in (1, 10_000, 1 << 30):  # one row per block ... everything in one block
+        # cdist takes another route for blocks of <= 25 rows: float64 round-off (1e-12) only.
+        assert torch.allclose(knn_radii(REAL, 3, block_bytes), radii, rtol=1e-12, atol=0)
+        a = cross_ball_counts(FAKE, REAL, radii, knn_radii(FAKE, 3), block_bytes)
+        for name in ("fake_in_real", "fake_real_balls", "real_in_fake"):
+            assert torch.equal(getattr(a, name), getattr(b, name)), (block_bytes, name)
+        assert torch.allclose(a.real_nearest_fake, b.real_nearest_fake, rtol=1e-12, atol=0)
+    assert block_rows(50_000, 256 << 20) == 536  # 536 x 50 000 float64 + masks < 256 MiB
+
+
+def test_radii_skip_the_point_itself_against_a_loop():
+    x = _features(40, 5, 3).double()
+    d = torch.cdist(x, x)
+    expected = torch.stack([d[i][torch.arange(40) != i].sort().values[2] for i in range(40)])
+    assert torch.allclose(knn_radii(x, 3), expected, rtol=1e-12, atol=0)
+
+
+def test_bad_inputs_are_one_line_errors():
+    with pytest.raises(ValueError, match="k \\(nearest neighbours\\) must be >= 1, got 0"):
+        knn_radii(REAL, 0)
+    with pytest.raises(ValueError, match="need at least 4 feature rows, got 3"):
+        knn_radii(REAL[:3], 3)
+    with pytest.raises(ValueError, match="differ in dimension: 12 and 5"):
+        cross_ball_counts(FAKE, REAL[:, :5], knn_radii(REAL[:, :5], 3))
+    with pytest.raises(ValueError, match="must be a 2-d"):
+        knn_radii(REAL[0], 3)
+    with pytest.raises(ValueError, match="block_bytes must be >= 1, got 0"):
+        block_rows(10, 0)
+
+
+class _Extractor(nn.Module):
+    """uint8 -> (8-d features, no logits): a fixed random projection of pooled pixels, float64
+    per image (features independent of the batch and of thread counts)."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = torch.randn(3 * 4 * 4, 8, generator=torch.Generator().manual_seed(0))
+
+    def forward(self, images):
+        x = nn.functional.avg_pool2d(images.double() / 255, 4).flatten(1)
+        return torch.tanh(x @ self.proj.double()), x.new_empty(x.shape[0], 0)
+
+
+EX = _Extractor()
+IMG_R = torch.randint(0, 256, (60, 3, 16, 16), dtype=torch.uint8,
+                      generator=torch.Generator().manual_seed(1))  # fmt: skip
+IMG_F = IMG_R[:50] // 2 + 40  # darker, lower-contrast copies
+
+
+def _fed(cls, rank=0, world=1, **kwargs):
+    metric = cls(EX, feature_dim=8, **kwargs)
+    for chunk in torch.arange(rank, 60, world).split(7):
+        metric.update(IMG_R[chunk], real=True)
+    for chunk in torch.arange(rank, 50, world).split(7):
+        metric(IMG_F[chunk], real=False)  # calling the metric updates it
+    return metric
+
+
+def test_metric_classes_equal_the_functions():
+    fr, ff = EX(IMG_R)[0], EX(IMG_F)[0]
+    prc = _fed(PrecisionRecall).compute()
+    expected = features_to_precision_recall(ff, fr)
+    assert {k: float(v) for k, v in prc.items()} == pytest.approx(expected, rel=1e-12)
+    assert all(v.dtype == torch.float64 for v in prc.values())
+    dc = _fed(DensityCoverage).compute()
+    assert {k: float(v) for k, v in dc.items()} == pytest.approx(
+        features_to_density_coverage(ff, fr), rel=1e-12
+    )
+    # A fixed reference with cached radii gives the same values, and refuses real updates.
+    cached = PrecisionRecall(EX, feature_dim=8, reference=fr.float(),
+                             reference_radii=knn_radii(fr.float(), 3))  # fmt: skip
+    cached.update(IMG_F, real=False)
+    assert {k: float(v) for k, v in cached.compute().items()} == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="fixed reference features; update\\(real=False\\) only"):
+        cached.update(IMG_R, real=True)
+
+
+def test_metric_classes_refuse_bad_arguments():
+    with pytest.raises(ValueError, match="k \\(nearest neighbours\\) must be >= 1, got 0"):
+        PrecisionRecall(EX, feature_dim=8, k=0)
+    with pytest.raises(ValueError, match="reference features must have shape \\(n, 8\\)"):
+        DensityCoverage(EX, feature_dim=8, reference=torch.zeros(5, 3))
+    few = DensityCoverage(EX, feature_dim=8)
+    few.update(IMG_R[:10], real=True)
+    few.update(IMG_F[:5], real=False)
+    with pytest.raises(ValueError, match="k = 5 needs at least 6 generated images, got 5"):
+        few.compute()
+    with pytest.raises(ValueError, match="features have dimension 3"):
+        few.update(None, real=True, features=torch.zeros(4, 3))
+
+
+def test_missing_vgg_weights_name_the_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.delenv("SRNGAN_VGG16_WEIGHTS", raising=False)
+    with pytest.raises(FileNotFoundError, match=r"vgg16-397923af.pth not found \(not downloaded\)"):
+        PrecisionRecall()
+
+
+def _values(rank, world):
+    prc, dc = _fed(PrecisionRecall, rank, world), _fed(DensityCoverage, rank, world)
+    return {**{k: float(v) for k, v in prc.compute().items()},
+            **{k: float(v) for k, v in dc.compute().items()}}  # fmt: skip
+
+
+def _ddp_worker(rank, world, out_dir):
+    import torch.distributed as dist
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT="29561")
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        Path(out_dir, f"rank{rank}.json").write_text(json.dumps(_values(rank, world)))
+    finally:
+        dist.destroy_process_group()
+
+
+def test_states_sync_across_processes(tmp_path):
+    import torch.multiprocessing as mp
+
+    one = _values(0, 1)
+    mp.spawn(_ddp_worker, args=(2, str(tmp_path)), nprocs=2, join=True)
+    for rank in range(2):
+        # The same rows gathered in another order; the metrics are set functions of them, and
+        # the distances are computed row by row, so the values are equal.
+        assert json.loads((tmp_path / f"rank{rank}.json").read_text()) == one
+
+
+@pytest.fixture(scope="module")
+def vgg16_home(tmp_path_factory):
+    """A torch home whose hub cache holds seeded random VGG-16 weights under the real name."""
+    import torchvision
+
+    home = tmp_path_factory.mktemp("torch_home")
+    folder = home / "hub" / "checkpoints"
+    folder.mkdir(parents=True)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = torchvision.models.vgg16()
+    torch.save(net.state_dict(), folder / "vgg16-397923af.pth")
+    return home
+
+
+def test_precision_recall_equal_torch_fidelity_end_to_end(vgg16_home, monkeypatch):
+    """The same images through torch-fidelity's whole ``prc`` and through PrecisionRecall."""
+    import torch_fidelity
+
+    monkeypatch.setenv("TORCH_HOME", str(vgg16_home))
+    monkeypatch.delenv("SRNGAN_VGG16_WEIGHTS", raising=False)
+    torch.set_num_threads(1)  # one thread: float32 VGG features equal in both runs
+    # Two draws of one distribution (smooth random colour fields), so the sets overlap.
+    g = torch.Generator().manual_seed(5)
+    smooth = nn.functional.interpolate(
+        torch.rand(18, 3, 4, 4, generator=g), size=16, mode="bilinear"
+    )
+    images = (smooth * 255).round().to(torch.uint8)
+    real, fake = images[:10], images[10:]
+
+    class _Images(torch.utils.data.Dataset):
+        def __init__(self, images):
+            self.images = images
+
+        def __len__(self):
+            return len(self.images)
+
+        def __getitem__(self, i):
+            return self.images[i]
+
+    ref = torch_fidelity.calculate_metrics(
+        input1=_Images(fake), input2=_Images(real), prc=True, cuda=False, cache=False,
+        verbose=False, batch_size=8, save_cpu_ram=True,  # no loader workers
+    )  # fmt: skip
+    prc = PrecisionRecall()  # finds the weights in $TORCH_HOME/hub/checkpoints, as torchvision
+    prc.update(real, real=True)
+    prc.update(fake.float() / 127.5 - 1, real=False)  # floats in [-1, 1] quantize back exactly
+    ours = {k: float(v) for k, v in prc.compute().items()}
+    assert 0 < ours[KEY_PRECISION] < 1 or 0 < ours[KEY_RECALL] < 1
+    # Same weights, same resizing and features (torch-fidelity's own extractor), float32
+    # distances there and float64 here: equal unless a point lies within float32 round-off of
+    # a ball's edge; with 8 and 10 images one such flip would change a value by 1/8 or 1/10.
+    # abs 1e-6: torch-fidelity's float32 mean of the counts.
+    assert ours[KEY_PRECISION] == pytest.approx(ref["precision"], abs=1e-6)
+    assert ours[KEY_RECALL] == pytest.approx(ref["recall"], abs=1e-6)
+    assert np.isclose(ours[KEY_F_SCORE], ref["f_score"], rtol=0, atol=1e-6)
