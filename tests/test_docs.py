@@ -6,7 +6,13 @@ import importlib
 import pytest
 
 # By module path: srngan.nn re-exports functions under the same names as their modules.
-MODULES = ["srngan.nn.stable_rank_norm", "srngan.nn.normalize", "srngan.nn.ortho"]
+MODULES = [
+    "srngan.nn.stable_rank_norm",
+    "srngan.nn.normalize",
+    "srngan.nn.ortho",
+    "srngan.nn.diagnostics",
+    "srngan.models.init",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -94,7 +94,7 @@ def test_tiny_experiment_runs_skips_finished_runs_and_is_analyzed(tmp_path):
     assert sizes == {"conv0": 8, "convs.0": 16, "convs.1": 32, "convs.2": 64, "linear": 1}
     for layer in ("convs.0", "convs.1", "convs.2"):
         tag = f"spectra/stable_rank/{layer}"
-        assert len(srn10.scalars[tag]) == 4
+        assert [step for step, _ in srn10.scalars[tag]] == [0, 1, 2, 3, 4]  # from G-step 0
         assert max(v for _, v in srn10.scalars[tag]) <= 0.101 * sizes[layer]
         assert min(v for _, v in sn.scalars[tag]) > 0.3 * sizes[layer]
 
@@ -105,3 +105,73 @@ def test_tiny_experiment_runs_skips_finished_runs_and_is_analyzed(tmp_path):
     assert "| SRN-10 (c = 0.1) | 1 |" in claims and "| SN (c = 1.0) | 1 |" in claims
     for png in ("fig5a_rank_ratio.png", "fig17_d_loss.png", "stable_rank.png"):
         assert (tmp_path / "claims" / png).stat().st_size > 1000
+
+
+# ---------------------------------------------------------------- issue 21: generalization
+GEN = REPO / "experiments" / "generalization"
+
+
+def _load_gen(name: str):
+    spec = importlib.util.spec_from_file_location(f"gen_{name}", GEN / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(GEN))
+    spec.loader.exec_module(module)
+    return module
+
+
+gen_run = _load_gen("run")
+
+GEN_TINY = [
+    "--model.init_args.max_g_steps", "3", "--model.init_args.n_dis", "1",
+    "--model.init_args.generator.init_args.base_channels", "8",
+    "--model.init_args.discriminator.init_args.base_channels", "8",
+    "--model.init_args.g_batch_size", "8", "--data.init_args.num_images", "32",
+    "--data.init_args.num_heldout_images", "32", "--data.init_args.batch_size", "8",
+    "--spectra.every_n_g_steps", "1", "--checkpoint.every_n_g_steps", "0",
+    "--samples.every_n_g_steps", "0",
+]  # fmt: skip
+
+
+def test_every_generalization_arm_composes(capsys, tmp_path):
+    for arm in gen_run.ARMS:
+        args = gen_run.command(tmp_path, arm, 0, [])[1:]
+        with pytest.raises(SystemExit) as done:
+            main([*args, "--print_config"])
+        assert done.value.code in (0, None)
+        config = capsys.readouterr().out
+        assert "num_heldout_images: 256" in config and f"name: {arm}" in config
+        assert ("weight_init: orthogonal" in config) == arm.endswith("ortho")
+        assert ("num_images: 10000" in config) == arm.endswith("large")
+
+
+GEN_TINY_CALLBACKS = """
+trainer:
+  callbacks:
+    - class_path: srngan.training.generalization.GeneralizationGap
+      init_args: {every_n_g_steps: 1, num_images: 16}
+    - class_path: srngan.training.metrics_callback.MetricsCallback
+      init_args: {every_n_g_steps: 2, extractor: domain, metrics: [kid],
+                  reference_splits: [train, test], num_samples: 32, num_real: 32,
+                  kid_subsets: 2, kid_subset_size: 16, final_metrics: [elhist], elhist_pairs: 20}
+"""
+
+
+def test_tiny_generalization_experiment_runs_and_is_analyzed(tmp_path):
+    runs = tmp_path / "runs"
+    callbacks = tmp_path / "callbacks.yaml"
+    callbacks.write_text(GEN_TINY_CALLBACKS)
+    cmd = [sys.executable, str(GEN / "run.py"), "--runs", "sn:0", "srn70_ortho:0", "srn70_inert:0",
+           "--runs-dir", str(runs), "--", *GEN_TINY, "--config", str(callbacks)]  # fmt: skip
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    analyze_gen = _load_gen("analyze")
+    analyze_gen.LATE = (0, 3)  # the tiny runs' whole length
+    assert analyze_gen.analyze(runs, tmp_path / "out") == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["srn70_ortho"]["0"]["binding"] > 0.5  # orthogonal init: binds
+    assert summary["srn70_inert"]["0"]["binding"] < 0.5  # Xavier init: inert
+    assert summary["sn"]["0"]["binding"] is None  # no SRN layer
+    assert summary["sn"]["0"]["kid_test"] is not None and summary["sn"]["0"]["gap"] is not None
+    tables = (tmp_path / "out" / "tables.md").read_text()
+    assert "SRN-70 (orthogonal init)" in tables and "(pass)" in tables
+    assert (tmp_path / "out" / "gap_and_binding.png").stat().st_size > 1000
