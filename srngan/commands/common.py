@@ -52,14 +52,40 @@ def read_checkpoint(path: str | os.PathLike):
         ) from err
 
 
+def resolve_checkpoint(name: str | os.PathLike, runs_root: str | os.PathLike = "runs") -> Path:
+    """The checkpoint file ``--ckpt`` names: a path; ``best``, the newest ``best.ckpt`` under
+    ``runs_root`` (written by :class:`~srngan.training.best_checkpoint.BestCheckpoint`); or
+    ``RUN_DIR/best``, that run's ``checkpoints/best.ckpt``."""
+    text = str(name)
+    if text == "best":
+        found = sorted(
+            Path(runs_root).glob("**/checkpoints/best.ckpt"), key=lambda p: p.stat().st_mtime
+        )
+        if not found:
+            raise CommandError(
+                f"--ckpt best: no checkpoints/best.ckpt under {runs_root}/ (a run keeps one with "
+                "the srngan.training.best_checkpoint.BestCheckpoint callback); pass a checkpoint file"
+            )
+        print(f"--ckpt best: {found[-1]}")
+        return found[-1]
+    path = Path(text)
+    if path.name == "best" and not path.exists():
+        candidate = path.parent / "checkpoints" / "best.ckpt"
+        if not candidate.is_file():
+            raise CommandError(f"--ckpt {text}: {candidate} not found")
+        return candidate
+    return path
+
+
 def load_checkpoint(path: str | os.PathLike):
     """``(GANModule on CPU in eval mode, raw checkpoint dict)``; one-line errors for bad files.
 
-    Checkpoints from GPU or DDP runs load on CPU (``map_location="cpu"``).
+    ``path`` may also be ``best`` or ``RUN_DIR/best`` (:func:`resolve_checkpoint`). Checkpoints
+    from GPU or DDP runs load on CPU (``map_location="cpu"``).
     """
     from srngan.training.module import GANModule
 
-    path = Path(path)
+    path = resolve_checkpoint(path)
     raw = read_checkpoint(path)
     if not isinstance(raw, dict) or "srngan" not in raw or "state_dict" not in raw:
         raise CommandError(

@@ -35,7 +35,12 @@ the .npz holds 'images' (uint8, N x H x W x 3) and, when conditional, 'labels' (
 
 def build_parser() -> argparse.ArgumentParser:
     p = command_parser("sample", DESCRIPTION)
-    p.add_argument("--ckpt", required=True, help="checkpoint written by `srngan fit`")
+    p.add_argument(
+        "--ckpt",
+        required=True,
+        help="checkpoint written by `srngan fit`; `best`: the newest checkpoints/best.ckpt under "
+        "runs/, `RUN_DIR/best`: that run's",
+    )
     p.add_argument("--num-samples", type=int, required=True)
     p.add_argument("--out", required=True, help="folder (png), file .npz (npz) or file .png (grid)")
     p.add_argument("--format", choices=("png", "npz", "grid"), default="png")

@@ -10,7 +10,6 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
-from lightning.pytorch.loggers import TensorBoardLogger
 from torchvision.utils import make_grid, save_image
 
 from srngan.errors import NonFiniteError
@@ -21,6 +20,7 @@ from srngan.nn.diagnostics import (
     srn_shrink_factors,
 )
 from srngan.training.gstep import GStepCallback, every, run_dir
+from srngan.training.logger_media import log_image
 from srngan.training.preemption import PreemptionHandler
 
 
@@ -200,7 +200,9 @@ def _check_finite_weights(module: L.LightningModule) -> None:
 
 
 class SampleGrid(GStepCallback):
-    """A grid from a fixed latent every N G-steps: TensorBoard image and ``samples/*.png``.
+    """A grid from a fixed latent every N G-steps: ``samples/*.png`` and an image ``samples`` in
+    every logger of the run (TensorBoard, W&B, MLflow; a CSV logger gets
+    ``media/samples/gstep_N.png``; see :mod:`srngan.training.logger_media`).
 
     Conditional models get one row per class; unconditional ones ``columns`` rows.
 
@@ -243,9 +245,7 @@ class SampleGrid(GStepCallback):
             folder = run_dir(trainer) / "samples"
             folder.mkdir(parents=True, exist_ok=True)
             save_image(grid, folder / f"gstep_{module.g_step:07d}.png")
-            for logger in trainer.loggers:
-                if isinstance(logger, TensorBoardLogger):
-                    logger.experiment.add_image("samples", grid, module.g_step)
+            log_image(trainer.loggers, "samples", grid, module.g_step)
 
 
 def _chunks(z: torch.Tensor, labels: torch.Tensor | None, size: int):

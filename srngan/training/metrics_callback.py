@@ -7,7 +7,6 @@ from typing import Literal
 
 import lightning as L
 import torch
-from lightning.pytorch.loggers import TensorBoardLogger
 
 from srngan.evaluation.runner import MetricRunner
 from srngan.evaluation.settings import EvalSettings
@@ -15,12 +14,13 @@ from srngan.metrics import keys
 from srngan.metrics.elhist import plot_elhist, save_elhist
 from srngan.metrics.inception import resolve_weights
 from srngan.training.gstep import GStepCallback, every, run_dir
+from srngan.training.logger_media import log_figure, log_histogram
 
 _S = EvalSettings  # every default below is declared once, on EvalSettings
 
 REFERENCE_SPLITS = ("train", "test")
 # Metrics computed against a set of real images (the others are computed once per evaluation).
-REFERENCED = ("fid", "kid", "intra_fid")
+REFERENCED = ("fid", "kid", "intra_fid", "prc", "dc")
 
 
 _SPLIT_FREE = (
@@ -37,17 +37,25 @@ def _split_free(key: str) -> bool:
 class MetricsCallback(GStepCallback):
     """Evaluates the generator (EMA when kept) every ``every_n_g_steps`` and at the end of training.
 
-    Scalars go to the loggers as ``metrics/<key>`` at the G-step, eLhist arrays to TensorBoard
-    histograms and ``elhist/gstep_N.png`` (values in ``elhist/gstep_N.npz``), and every result to
-    ``metrics.jsonl`` in the run folder. Sampling is sharded across DDP ranks and the metric
+    Scalars go to the loggers as ``metrics/<key>`` at the G-step, eLhist arrays to
+    ``elhist/gstep_N.png`` (values in ``elhist/gstep_N.npz``) and, as histograms ``elhist/<kind>``
+    and the image ``elhist/figure``, to every logger that takes media (TensorBoard, W&B, MLflow;
+    a CSV logger gets files under ``media/``: :mod:`srngan.training.logger_media`), and every
+    result to ``metrics.jsonl`` in the run folder (Intra-FID with each class's FID,
+    ``intra_frechet_inception_distance_class_<c>``). After each evaluation every callback with an
+    ``on_metrics(trainer, module, record)`` method (e.g.
+    :class:`~srngan.training.best_checkpoint.BestCheckpoint`) gets the record, on every rank. Sampling is sharded across DDP ranks and the metric
     states sync through torchmetrics; the result equals a single-process run for the seed.
 
     Args:
         every_n_g_steps: interval in G-steps (0: only at the end).
-        metrics: any of ``is, fid, kid, intra_fid, nd, elhist``, computed every interval.
+        metrics: any of ``is, fid, kid, intra_fid, prc, dc, nd, elhist``, computed every
+            interval (``prc``: precision / recall, ``dc``: density / coverage, on VGG-16
+            features with the inception extractor).
         final_metrics: more metrics computed only at the end of training (the paper's ND and
             eLhist, which cost too much to repeat).
-        reference_splits: which real images FID / KID / Intra-FID compare against: ``train``
+        reference_splits: which real images FID / KID / Intra-FID / precision / recall /
+            density / coverage compare against: ``train``
             (the paper's protocol, keys as usual) and / or ``test`` (the held-out split; keys end
             in ``_test``, e.g. ``fid_test``, ``domain_kid_mean_test``). Both: memorization shows
             as a better score against the training images than against held-out ones.
@@ -76,6 +84,9 @@ class MetricsCallback(GStepCallback):
         nd_iterations: int = _S.nd_iterations,
         nd_eval_samples: int = _S.nd_eval_samples,
         elhist_pairs: int = _S.elhist_pairs,
+        prc_neighbours: int = _S.prc_neighbours,
+        dc_neighbours: int = _S.dc_neighbours,
+        vgg16_weights: str | None = _S.vgg16_weights,
         reference_splits: list[str] | None = None,
         use_ema: bool = True,
         at_train_end: bool = True,
@@ -88,6 +99,7 @@ class MetricsCallback(GStepCallback):
             batch_size=batch_size, seed=seed, extractor=extractor, inception_weights=inception_weights,
             download_weights=download_weights, nd_iterations=nd_iterations,
             nd_eval_samples=nd_eval_samples, elhist_pairs=elhist_pairs,
+            prc_neighbours=prc_neighbours, dc_neighbours=dc_neighbours, vgg16_weights=vgg16_weights,
         )  # fmt: skip
         self.final_metrics = tuple(final_metrics or ())
         unknown = set(self.final_metrics) - set(keys.METRICS)
@@ -182,16 +194,21 @@ class MetricsCallback(GStepCallback):
                 logger.log_metrics(
                     {f"metrics/{k}": v for k, v in results.items()}, step=module.g_step
                 )
-                if arrays and isinstance(logger, TensorBoardLogger):
-                    for kind, values in arrays.items():
-                        logger.experiment.add_histogram(f"elhist/{kind}", values, module.g_step)
+            for kind, values in arrays.items():
+                log_histogram(trainer.loggers, f"elhist/{kind}", values, module.g_step)
             folder = run_dir(trainer)
             folder.mkdir(parents=True, exist_ok=True)
             if arrays:
                 stem = folder / "elhist" / f"gstep_{module.g_step:07d}"
-                plot_elhist({f"g_step {module.g_step}": arrays}, stem.with_suffix(".png"))
+                png = plot_elhist({f"g_step {module.g_step}": arrays}, stem.with_suffix(".png"))
+                log_figure(trainer.loggers, "elhist/figure", png, module.g_step)
                 # The values too, for overlays across runs (srngan evaluate --elhist-overlay).
                 save_elhist(arrays, stem.with_suffix(".npz"))
             with open(folder / "metrics.jsonl", "a") as f:
                 f.write(json.dumps(record) + "\n")
+        # Callbacks that act on results (e.g. BestCheckpoint) get them on every rank.
+        for callback in trainer.callbacks:
+            hook = getattr(callback, "on_metrics", None)
+            if callback is not self and callable(hook):
+                hook(trainer, module, record)
         return results
