@@ -48,7 +48,9 @@ commands:
              (GANs, or classifiers: srngan fit --config configs/classify/procedural_small_cnn.yaml)
   sample     checkpoint -> PNG folder, .npz or grid:   srngan sample --ckpt CKPT --num-samples N --out PATH
   evaluate   IS / FID / KID / Intra-FID / ND / eLhist: srngan evaluate --ckpt CKPT --metrics is,fid
-  export     standalone generator (torch.export):    srngan export --ckpt CKPT --out G.pt
+             (and prc, dc: precision-recall, density-coverage)
+  stats      reference mu / sigma .npz (FID stats):   srngan stats --dataset cifar10 --split train --out S.npz
+  export     standalone generator (torch.export):    srngan export --ckpt CKPT --out G.pt2
   measures   classifier Spec-Fro/Spec-L1/Jac-Norm:  srngan measures --ckpt CKPT --out DIR
   compare    table and figures from run folders:      srngan compare RUN_DIR... --out DIR
   (fit --print_config prints the resolved config)
@@ -57,7 +59,7 @@ commands:
 """
 
 
-_TOOLS = ("sample", "evaluate", "export", "measures", "compare")
+_TOOLS = ("sample", "evaluate", "stats", "export", "measures", "compare")
 
 
 # What the data module tells the networks, when their config leaves these arguments unset.

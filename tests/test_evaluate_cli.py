@@ -89,10 +89,10 @@ def test_evaluate_without_weights_is_one_line(cond_ckpt, capsys):
     [
         (
             ["--metrics", "fid,bogus"],
-            "unknown metric(s) bogus; allowed: is, fid, kid, intra_fid, nd, elhist",
+            "unknown metric(s) bogus; allowed: is, fid, kid, intra_fid, prc, dc, nd, elhist",
         ),
         (["--num-samples", "0"], "--num-samples must be >= 1, got 0"),
-        ([], "pass either --ckpt CKPT, or both --real PATH and --fake PATH"),
+        ([], "pass either --ckpt CKPT, or --fake PATH with --real PATH or --real-stats FILE.npz"),
     ],
 )
 def test_evaluate_bad_arguments(capsys, argv, message):

@@ -31,29 +31,52 @@ _COUNT_FLAGS = {
     "--nd-samples": "nd_eval_samples",
     "--elhist-pairs": "elhist_pairs",
     "--batch-size": "batch_size",
+    "--prc-neighbours": "prc_neighbours",
+    "--dc-neighbours": "dc_neighbours",
 }
 
-DESCRIPTION = """Compute IS / FID / KID / Intra-FID / Neural Divergence / eLhist.
+DESCRIPTION = """Compute IS / FID / KID / Intra-FID / precision-recall (prc) / density-coverage (dc)
+/ Neural Divergence / eLhist.
 
   srngan evaluate --ckpt runs/x/version_0/checkpoints/last.ckpt --metrics is,fid
+  srngan evaluate --ckpt best --metrics fid,prc --reference-split test    # keys end in _test
   srngan evaluate --real data/real.npz --fake samples/ --metrics fid,kid --kid-subset-size 500
+  srngan evaluate --fake samples.npz --real-stats cifar10_train.npz       # FID against mu / sigma
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = command_parser("evaluate", DESCRIPTION)
     src = p.add_argument_group("what to evaluate (--ckpt, or --real and --fake)")
-    src.add_argument("--ckpt", help="checkpoint written by `srngan fit`")
+    src.add_argument(
+        "--ckpt",
+        help="checkpoint written by `srngan fit` (`best`: the newest checkpoints/best.ckpt under "
+        "runs/, `RUN_DIR/best`: that run's)",
+    )
     src.add_argument(
         "--real", help="folder of images or .npz (uint8 NHWC under 'images', optional 'labels')"
     )
     src.add_argument("--fake", help="folder of images or .npz, as --real")
+    src.add_argument(
+        "--real-stats",
+        metavar="FILE.npz",
+        help="reference statistics (mu, sigma: srngan stats, pytorch-fid, clean-fid) as FID's real "
+        "side, with --ckpt or --fake; only fid (and is) then",
+    )
+    p.add_argument(
+        "--reference-split",
+        choices=keys.REFERENCE_SPLITS,
+        default="train",
+        help="--ckpt: the real images FID / KID / Intra-FID / prc / dc compare against: train "
+        "(the paper's protocol) or test (result keys end in _test); default: train",
+    )
     p.add_argument("--metrics", default=",".join(default("metrics")), help=help_text("metrics"))
     for flag, name in _COUNT_FLAGS.items():
         p.add_argument(flag, dest=name, type=int, default=default(name), help=help_text(name))
     p.add_argument("--extractor", choices=EXTRACTORS, default=default("extractor"),
                    help=help_text("extractor"))  # fmt: skip
     p.add_argument("--inception-weights", help=help_text("inception_weights"))
+    p.add_argument("--vgg16-weights", help=help_text("vgg16_weights"))
     p.add_argument(
         "--domain-classes",
         type=int,
@@ -117,14 +140,25 @@ def main(argv: list[str]) -> None:
         return _overlay(args)
     metrics = _parse_metrics(args.metrics)
     for flag in ("--num-samples", "--num-is-samples", "--num-real", "--intra-fid-samples-per-class",
-                 "--kid-subset-size", "--kid-subsets", "--batch-size", "--elhist-pairs"):  # fmt: skip
+                 "--kid-subset-size", "--kid-subsets", "--batch-size", "--elhist-pairs",
+                 "--prc-neighbours", "--dc-neighbours"):  # fmt: skip
         value = getattr(args, _COUNT_FLAGS[flag])
         if value < 1:
             raise CommandError(f"{flag} must be >= 1, got {value}")
+    with_stats = bool(args.real_stats)
     if bool(args.ckpt) == bool(args.real or args.fake) or (
-        not args.ckpt and not (args.real and args.fake)
+        not args.ckpt and not ((args.real or with_stats) and args.fake)
     ):
-        raise CommandError("pass either --ckpt CKPT, or both --real PATH and --fake PATH")
+        raise CommandError(
+            "pass either --ckpt CKPT, or --fake PATH with --real PATH or --real-stats FILE.npz"
+        )
+    if with_stats and args.real:
+        raise CommandError("pass --real PATH or --real-stats FILE.npz, not both")
+    if with_stats and set(metrics) - {"is", "fid"}:
+        raise CommandError(
+            f"--real-stats holds a mean and a covariance only: it gives fid (and is needs no "
+            f"reference), not {', '.join(m for m in metrics if m not in ('is', 'fid'))}"
+        )
     device = pick_device(args.device)
     if args.ckpt:
         results, arrays = _evaluate_checkpoint(args, metrics, device)
@@ -152,8 +186,17 @@ def _settings(args, metrics) -> EvalSettings:
     counts = {name: getattr(args, name) for name in _COUNT_FLAGS.values()}
     return EvalSettings(
         metrics=metrics, seed=args.seed, extractor=args.extractor,
-        inception_weights=args.inception_weights, download_weights=args.download, **counts,
+        inception_weights=args.inception_weights, vgg16_weights=args.vgg16_weights,
+        download_weights=args.download, **counts,
     )  # fmt: skip
+
+
+def _reference_statistics(args):
+    from srngan.metrics.stats_file import load_statistics
+
+    if args.extractor != "inception":
+        raise CommandError("--real-stats holds Inception statistics; use --extractor inception")
+    return load_statistics(args.real_stats)
 
 
 def _evaluate_checkpoint(args, metrics, device):
@@ -172,10 +215,16 @@ def _evaluate_checkpoint(args, metrics, device):
     data_cfg["download"] = args.download or data_cfg.get("download", False)
     dm = GANDataModule(**data_cfg)
     heldout = dm.nd_dataset() if "nd" in metrics else None
-    runner = MetricRunner(_settings(args, metrics), dm.make_dataset("train"), heldout,
+    split = args.reference_split
+    runner = MetricRunner(_settings(args, metrics), dm.make_dataset(split), heldout,
                           model.num_conditional_classes, model.generator.z_dim, dm.resolution, device,
-                          dm.reference_key("train"))  # fmt: skip
-    return runner.run(lambda z, y: model.generate(z, y, args.ema), model.discriminator)
+                          dm.reference_key(split))  # fmt: skip
+    if args.real_stats:
+        runner.evaluator_for(metrics).use_reference_statistics(_reference_statistics(args))
+    results, arrays = runner.run(lambda z, y: model.generate(z, y, args.ema), model.discriminator)
+    if args.real_stats:
+        return results, arrays  # the reference is the file, not a split of the dataset
+    return keys.with_split(results, split), arrays
 
 
 def load_images(path: str | Path) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -208,21 +257,28 @@ def load_images(path: str | Path) -> tuple[torch.Tensor, torch.Tensor | None]:
 
 def _evaluate_folders(args, metrics, device):
     from srngan.evaluation.evaluator import results_of
-    from srngan.evaluation.runner import build_extractor
+    from srngan.evaluation.runner import build_extractor, build_set_extractor
     from srngan.metrics import (
+        DensityCoverage,
         FrechetInceptionDistance,
         InceptionScore,
         IntraFID,
         KernelInceptionDistance,
+        PrecisionRecall,
     )
 
-    unsupported = set(metrics) - {"is", "fid", "kid", "intra_fid"}
+    unsupported = set(metrics) - {"is", "fid", "kid", "intra_fid", "prc", "dc"}
     if unsupported:
         raise CommandError(
-            f"{', '.join(sorted(unsupported))} need a checkpoint (--ckpt); with --real/--fake use is, fid, kid, intra_fid"
+            f"{', '.join(sorted(unsupported))} need a checkpoint (--ckpt); with --real/--fake use is, fid, kid, intra_fid, prc, dc"
         )
-    real, real_labels = load_images(args.real)
     fake, fake_labels = load_images(args.fake)
+    if args.real_stats:
+        reference = _reference_statistics(args)
+        real, real_labels = fake[:0], None
+    else:
+        reference = None
+        real, real_labels = load_images(args.real)
     classes = 0
     if "intra_fid" in metrics:
         if real_labels is None or fake_labels is None:
@@ -237,12 +293,26 @@ def _evaluate_folders(args, metrics, device):
     if "is" in metrics:
         found["is"] = InceptionScore(**shared, num_samples=fake.shape[0], num_logits=logit_dim)
     if "fid" in metrics:
-        found["fid"] = FrechetInceptionDistance(**shared, feature_dim=dim)
+        if reference is not None and reference.total.shape != (dim,):
+            raise CommandError(
+                f"{args.real_stats} has {reference.total.shape[0]}-d statistics, the extractor "
+                f"gives {dim}-d features"
+            )
+        found["fid"] = FrechetInceptionDistance(**shared, feature_dim=dim, reference=reference)
     if "kid" in metrics:
         found["kid"] = KernelInceptionDistance(**shared, feature_dim=dim, subsets=args.kid_subsets,
                                                subset_size=args.kid_subset_size)  # fmt: skip
     if classes:
         found["intra_fid"] = IntraFID(classes, **shared, feature_dim=dim)
+    set_extractor, set_dim = extractor, dim
+    if {"prc", "dc"} & set(metrics):
+        if args.extractor == "inception":
+            set_extractor, set_dim, _ = build_set_extractor(settings, device)
+        k = dict(feature_extractor=set_extractor, feature_dim=set_dim)
+        if "prc" in metrics:
+            found["prc"] = PrecisionRecall(**k, k=args.prc_neighbours)
+        if "dc" in metrics:
+            found["dc"] = DensityCoverage(**k, k=args.dc_neighbours)
     found = {k: m.to(device) for k, m in found.items()}
     # One feature pass per image set feeds every metric.
     for images, labels, is_real in ((fake, fake_labels, False), (real, real_labels, True)):
@@ -257,6 +327,13 @@ def _evaluate_folders(args, metrics, device):
                     found[name].update(None, real=is_real, features=features)
             if "intra_fid" in found:
                 found["intra_fid"].update(None, labels[idx], real=is_real, features=features)
+            if {"prc", "dc"} & set(found):
+                if set_extractor is not extractor:
+                    with torch.no_grad():
+                        features, _ = set_extractor(images[idx].to(device))
+                for name in ("prc", "dc"):
+                    if name in found:
+                        found[name].update(None, real=is_real, features=features)
     return results_of(found)
 
 

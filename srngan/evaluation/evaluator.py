@@ -144,6 +144,16 @@ class Evaluator:
             )
         return self._reference
 
+    def use_reference_statistics(self, stats: FeatureStatistics) -> None:
+        """Use fixed real statistics (e.g. read from an ``.npz``) as FID's real side."""
+        if stats.total.shape != (self.feature_dim,):
+            raise ValueError(
+                f"reference statistics have dimension {stats.total.shape[0]}, but the extractor's "
+                f"features have {self.feature_dim}"
+            )
+        self._reference = Reference(stats, covariance_factor(stats.covariance))
+        self.reference_cache_hit = None
+
     def class_reference(self) -> ClassReference:
         """Per-class statistics of *every* reference image (Intra-FID's real side), cached."""
         if self._class_reference is None:

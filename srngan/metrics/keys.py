@@ -17,8 +17,6 @@ KEY_RECALL = "recall"
 KEY_F_SCORE = "f_score"
 KEY_DENSITY = "density"
 KEY_COVERAGE = "coverage"
-TEST_SUFFIX = "_test"
-"""Suffix of results measured against the test split instead of the training split."""
 KEY_ND = "neural_divergence"
 KEY_ELHIST_P95 = "elhist_real_fake_p95"
 KEY_DOMAIN_FID = "domain_fid"
@@ -28,3 +26,21 @@ KEY_DOMAIN_ACCURACY = "domain_class_accuracy"
 METRICS = ("is", "fid", "kid", "intra_fid", "prc", "dc", "nd", "elhist")
 """Metric names of ``--metrics``: ``prc`` is precision / recall (and F-score), ``dc`` density /
 coverage."""
+
+REFERENCE_SPLITS = ("train", "test")
+"""Real images metrics compare against: the training split (the paper's protocol) or the test
+split; results against ``test`` carry the suffix ``_test``."""
+SPLIT_FREE = (KEY_IS_MEAN, KEY_IS_STD, KEY_DOMAIN_IS, "domain_is_std", KEY_DOMAIN_ACCURACY)
+"""Results that do not depend on the reference split (no suffix)."""
+
+
+def with_split(results: dict[str, float], split: str) -> dict[str, float]:
+    """``results`` measured against ``split``, keyed as such: unchanged for ``train``, else each
+    key but :data:`SPLIT_FREE` ones suffixed ``_<split>`` (``frechet_inception_distance_test``)."""
+    if split not in REFERENCE_SPLITS:
+        raise ValueError(
+            f"unknown reference split {split!r}; allowed: {', '.join(REFERENCE_SPLITS)}"
+        )
+    if split == "train":
+        return dict(results)
+    return {(k if k in SPLIT_FREE else f"{k}_{split}"): v for k, v in results.items()}

@@ -39,6 +39,24 @@ class FeatureStatistics:
         self.outer += other.outer
         return self
 
+    @classmethod
+    def from_mean_covariance(cls, mean, covariance, count: float = 2) -> FeatureStatistics:
+        """The sums that give this ``mean`` and unbiased ``covariance`` over ``count`` samples
+        (e.g. the ``mu`` / ``sigma`` of a pytorch-fid or clean-fid ``.npz``, which record no
+        count: any ``count >= 2`` gives back the same mean and covariance)."""
+        mean = torch.as_tensor(mean).to(torch.float64)
+        covariance = torch.as_tensor(covariance).to(torch.float64)
+        d = mean.shape[0] if mean.ndim == 1 else -1
+        if mean.ndim != 1 or covariance.shape != (d, d):
+            raise ValueError(
+                f"mean must be (d,) and covariance (d, d), got {tuple(mean.shape)} and "
+                f"{tuple(covariance.shape)}"
+            )
+        if count < 2:
+            raise ValueError(f"count must be >= 2, got {count}")
+        n = torch.tensor(float(count), dtype=torch.float64)
+        return cls(n, n * mean, (n - 1) * covariance + n * torch.outer(mean, mean))
+
     @property
     def mean(self) -> Tensor:
         return self.total / self.count

@@ -18,20 +18,9 @@ from srngan.training.logger_media import log_figure, log_histogram
 
 _S = EvalSettings  # every default below is declared once, on EvalSettings
 
-REFERENCE_SPLITS = ("train", "test")
+REFERENCE_SPLITS = keys.REFERENCE_SPLITS
 # Metrics computed against a set of real images (the others are computed once per evaluation).
 REFERENCED = ("fid", "kid", "intra_fid", "prc", "dc")
-
-
-_SPLIT_FREE = (
-    keys.KEY_IS_MEAN, keys.KEY_IS_STD, keys.KEY_DOMAIN_IS, "domain_is_std",
-    keys.KEY_DOMAIN_ACCURACY,
-)  # fmt: skip
-
-
-def _split_free(key: str) -> bool:
-    # Results that an evaluation against another split repeats unchanged.
-    return key in _SPLIT_FREE
 
 
 class MetricsCallback(GStepCallback):
@@ -181,12 +170,7 @@ class MetricsCallback(GStepCallback):
             with torch.random.fork_rng(devices=devices):
                 found, found_arrays = runner.run(generate, module.discriminator, todo)
             arrays = arrays or found_arrays
-            if split == "train":
-                results.update(found)
-            else:
-                results.update(
-                    {(k if _split_free(k) else f"{k}_{split}"): v for k, v in found.items()}
-                )
+            results.update(keys.with_split(found, split))
         record = {"g_step": module.g_step, **results}
         self.history.append(record)
         if trainer.is_global_zero:
