@@ -1,19 +1,34 @@
 """Compare runs: a Markdown table (mean +- std over seeds per config) and the paper's figures.
 
 Figures: metrics vs G-step, D-loss curves (paper Fig. 17), per-layer stable rank and sigma_1 of D
-over training, eLhist overlays (Fig. 5). Runs with different metric sets are compared on what
-they share; what a run lacks is listed under the table.
+over training, eLhist overlays (Fig. 5), each class's Intra-FID. Runs with different metric sets
+are compared on what they share; what a run lacks is listed under the table. A series with one
+logged point is drawn as a marker (a line through one point is invisible).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from srngan.analysis.runs import Run
+
+PER_CLASS = re.compile(
+    r"^(?P<family>\w*intra_(?:frechet_inception_distance|fid))_class_(?P<c>\d+)(?P<split>_\w+)?$"
+)
+"""Per-class result keys (``intra_frechet_inception_distance_class_3``, ``domain_intra_fid_class_3_test``):
+drawn by :func:`plot_per_class`, kept out of the table and the metrics-vs-G-step panels."""
+
+
+def _plot(ax, series, **kwargs):
+    """``ax.plot`` of ``(step, value)`` pairs; a single point gets a marker, or it would not show."""
+    if len(series) == 1:
+        kwargs.setdefault("marker", "o")
+    return ax.plot(*zip(*series), **kwargs)
 
 
 def group_runs(runs: Sequence[Run]) -> dict[str, list[Run]]:
@@ -50,7 +65,9 @@ def comparison_table(groups: dict[str, list[Run]]) -> tuple[str, list[str]]:
     """``(markdown table, notes)``: one row per config, the metrics all of them have as columns,
     mean ± sample std over seeds; notes name the metrics some runs lack."""
     finals = {label: [r.final_metrics() for r in runs] for label, runs in groups.items()}
-    every = sorted({k for runs in finals.values() for f in runs for k in f})
+    every = sorted(
+        {k for runs in finals.values() for f in runs for k in f if not PER_CLASS.match(k)}
+    )
     shared = [k for k in every if all(k in f for runs in finals.values() for f in runs)]
     notes = []
     for key in every:
@@ -98,7 +115,7 @@ def plot_metrics(groups: dict[str, list[Run]], path: Path) -> Path | None:
     keys = sorted(
         {k for runs in groups.values() for r in runs for m in r.metrics for k in m} - {"g_step"}
     )
-    keys = [k for k in keys if not k.startswith("elhist_")][:9] or []
+    keys = [k for k in keys if not k.startswith("elhist_") and not PER_CLASS.match(k)][:9] or []
     if not keys:
         return None
     cols = min(3, len(keys))
@@ -108,7 +125,7 @@ def plot_metrics(groups: dict[str, list[Run]], path: Path) -> Path | None:
             for run in runs:
                 points = [(m["g_step"], m[key]) for m in run.metrics if key in m]
                 if points:
-                    ax.plot(*zip(*points), marker="o", label=f"{label} s{run.seed}")
+                    _plot(ax, points, marker="o", label=f"{label} s{run.seed}")
         ax.set_title(key, fontsize="small")
         ax.set_xlabel("G-step")
     axes.flat[0].legend(fontsize="x-small")
@@ -126,7 +143,7 @@ def plot_scalar(groups: dict[str, list[Run]], tag: str, path: Path, title: str) 
     for label, runs in groups.items():
         for run in runs:
             if tag in run.scalars:
-                ax.plot(*zip(*run.scalars[tag]), label=f"{label} s{run.seed}", linewidth=0.8)
+                _plot(ax, run.scalars[tag], label=f"{label} s{run.seed}", linewidth=0.8)
     ax.set_title(title)
     ax.set_xlabel("G-step")
     ax.legend(fontsize="x-small")
@@ -144,10 +161,49 @@ def plot_spectra(groups: dict[str, list[Run]], path: Path) -> Path | None:
         for ax, kind in zip(row, ("stable_rank", "sigma1")):
             for tag, series in sorted(run.scalars.items()):
                 if tag.startswith(f"spectra/{kind}/"):
-                    ax.plot(*zip(*series), linewidth=0.8, label=tag.split("/", 2)[2])
+                    _plot(ax, series, linewidth=0.8, label=tag.split("/", 2)[2])
             ax.set_title(f"{label}: {'stable rank' if kind == 'stable_rank' else 'sigma_1'}")
             ax.set_xlabel("G-step")
         row[0].legend(fontsize="xx-small", ncol=2)
+    return _save(fig, path)
+
+
+def per_class_values(groups: dict[str, list[Run]]) -> dict[str, dict[str, dict[int, list[float]]]]:
+    """``{family (e.g. intra_frechet_inception_distance_test): {config: {class: [final value of
+    each run]}}}`` from the runs' per-class Intra-FID results."""
+    out: dict[str, dict[str, dict[int, list[float]]]] = {}
+    for label, runs in groups.items():
+        for run in runs:
+            for key, value in run.final_metrics().items():
+                m = PER_CLASS.match(key)
+                if m:
+                    family = m["family"] + (m["split"] or "")
+                    per = out.setdefault(family, {}).setdefault(label, {})
+                    per.setdefault(int(m["c"]), []).append(value)
+    return out
+
+
+def plot_per_class(groups: dict[str, list[Run]], path: Path) -> Path | None:
+    """Each class's Intra-FID, one group of bars per class, one bar per config (mean over its
+    seeds, sample std as the error bar when there are several); one panel per family."""
+    values = per_class_values(groups)
+    if not values:
+        return None
+    fig, axes = _figure(len(values), 1, 7.0, 3.2)
+    for ax, (family, configs) in zip(axes.flat, sorted(values.items())):
+        classes = sorted({c for per in configs.values() for c in per})
+        width = 0.8 / len(configs)
+        for i, (label, per) in enumerate(configs.items()):
+            x = np.array([c for c in classes if c in per], dtype=float)
+            means = [np.mean(per[int(c)]) for c in x]
+            errs = [np.std(per[int(c)], ddof=1) if len(per[int(c)]) > 1 else 0 for c in x]
+            n = max(len(v) for v in per.values())
+            ax.bar(x + (i - (len(configs) - 1) / 2) * width, means, width, yerr=errs,
+                   label=f"{label} ({n} run{'s' if n > 1 else ''})", capsize=2)  # fmt: skip
+        ax.set_xticks(classes)
+        ax.set_xlabel("class")
+        ax.set_title(f"{family} per class (final)", fontsize="small")
+        ax.legend(fontsize="x-small")
     return _save(fig, path)
 
 
@@ -175,6 +231,7 @@ def compare(runs: Sequence[Run], out: str | Path) -> Path:
         ),
         "Stable rank and sigma_1 of each D layer": plot_spectra(groups, out / "spectra.png"),
         "eLhist (paper Fig. 5)": plot_elhist_overlay(groups, out / "elhist.png"),
+        "Intra-FID per class": plot_per_class(groups, out / "per_class.png"),
     }
     text = ["# Run comparison", "", table, ""]
     text += [f"- {n}" for n in notes] + ([""] if notes else [])

@@ -11,11 +11,12 @@ from srngan.commands.common import CommandError, atomic_output, command_parser, 
 
 DESCRIPTION = """Export a checkpoint's generator (EMA when kept) with torch.export.
 
-  srngan export --ckpt last.ckpt --out G.pt
+  srngan export --ckpt last.ckpt --out G.pt2
 
-Load it anywhere with torch alone:
+The file is torch.export's .pt2 archive (the name must end in .pt2, which torch.export.load
+expects). Load it anywhere with torch alone:
 
-  g = torch.export.load("G.pt").module()
+  g = torch.export.load("G.pt2").module()
   images = g(z)          # unconditional: z float32 (N, z_dim) ~ N(0, I)
   images = g(z, y)       # conditional:   y int64 (N,) class indices
   # images: float32 (N, 3, H, W) in [-1, 1]; batch size N is dynamic.
@@ -52,7 +53,7 @@ def export_generator(
 def build_parser() -> argparse.ArgumentParser:
     p = command_parser("export", DESCRIPTION)
     p.add_argument("--ckpt", required=True, help="checkpoint written by `srngan fit`")
-    p.add_argument("--out", required=True, help="output file, e.g. G.pt")
+    p.add_argument("--out", required=True, help="output file ending in .pt2, e.g. G.pt2")
     p.add_argument(
         "--ema",
         action=argparse.BooleanOptionalAction,
@@ -64,14 +65,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> None:
     args = build_parser().parse_args(argv)
+    if not str(args.out).endswith(".pt2"):
+        raise CommandError(
+            f"--out must end in .pt2 (torch.export's archive, which torch.export.load expects), "
+            f"got {args.out}"
+        )
     model, _ = load_checkpoint(args.ckpt)
     net = model.sampling_generator(args.ema)
     try:
         program = export_generator(net, model.z_dim, model.num_conditional_classes)
     except Exception as err:  # torch.export failures are long; keep the first line
         raise CommandError(f"torch.export failed: {str(err).splitlines()[0]}") from err
-    with atomic_output(args.out) as tmp:
-        torch.export.save(program, str(tmp))
+    # Through a file object: the temporary name does not end in .pt2, the final one does.
+    with atomic_output(args.out) as tmp, open(tmp, "w+b") as f:
+        torch.export.save(program, f)
     kind = "conditional: g(z, y)" if model.num_conditional_classes else "unconditional: g(z)"
     print(
         f"wrote {args.out} ({kind}, z_dim={model.z_dim}); load with torch.export.load(path).module()"
