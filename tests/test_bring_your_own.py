@@ -67,7 +67,7 @@ def test_user_networks_train_sample_export_evaluate_reload(user_folder, inceptio
     assert "frechet_inception_distance" in out
     ckpt = user_folder / "runs" / "my_gan" / "version_0" / "checkpoints" / "last.ckpt"
     assert (user_folder / "samples.png").stat().st_size > 500
-    assert (user_folder / "G.pt").is_file()
+    assert (user_folder / "G.pt2").is_file()
     # GANModule.load_from_checkpoint rebuilds the user's classes (importable at load time).
     probe = (
         "from srngan.training.module import GANModule\n"
