@@ -251,3 +251,41 @@ def test_precision_recall_equal_torch_fidelity_end_to_end(vgg16_home, monkeypatc
     assert ours[KEY_PRECISION] == pytest.approx(ref["precision"], abs=1e-6)
     assert ours[KEY_RECALL] == pytest.approx(ref["recall"], abs=1e-6)
     assert np.isclose(ours[KEY_F_SCORE], ref["f_score"], rtol=0, atol=1e-6)
+
+
+def test_evaluator_feeds_set_metrics_from_their_own_extractor_and_caches_radii():
+    """Evaluator: prc / dc on the set extractor's features of the same samples, the real side
+    (features and radii) cached; Intra-FID's per-class values beside the mean."""
+    from srngan.data import ShapesDataset
+    from srngan.evaluation import EvalSettings, Evaluator, generate_samples
+    from srngan.evaluation.features import dataset_batches
+    from srngan.metrics.images import images_to_uint8
+
+    def generate(z, labels):
+        base = torch.tanh(z[:, :3, None, None].repeat(1, 1, 16, 16))
+        return (base + 0.05 * labels.view(-1, 1, 1, 1)).clamp(-1, 1)
+
+    def main_extractor(images):  # 10 logits (IS / accuracy), 4-d features (FID)
+        x = nn.functional.avg_pool2d(images.double() / 255, 4).flatten(1)  # 48 values
+        return x[:, :4], x[:, :10]
+
+    set_extractor = EX  # 8-d features
+    real = ShapesDataset(60, 3, 16, seed=5)  # 16 px, as EX takes
+    settings = EvalSettings(metrics=("fid", "prc", "dc", "intra_fid"), num_samples=40,
+                            num_real=50, batch_size=16, intra_fid_samples_per_class=6)  # fmt: skip
+    ev = Evaluator(main_extractor, 4, 10, real, settings, {"d": "set-test"}, num_classes=3,
+                   set_extractor=(set_extractor, 8, {"set": "EX"}))  # fmt: skip
+    found = ev.evaluate(generate, z_dim=5)
+    fake = torch.cat([images_to_uint8(b.images) for b in generate_samples(generate, 40, 5, 3)])
+    real_images = torch.cat([im for _, im, _ in dataset_batches(real, 50, 16)])
+    ff, fr = set_extractor(fake)[0], set_extractor(real_images)[0]
+    expected = {**features_to_precision_recall(ff, fr), **features_to_density_coverage(ff, fr)}
+    assert {k: found[k] for k in expected} == pytest.approx(expected, rel=1e-12)
+    per_class = [found[f"intra_frechet_inception_distance_class_{c}"] for c in range(3)]
+    assert found["intra_frechet_inception_distance"] == pytest.approx(sum(per_class) / 3)
+    # The set reference is cached: a second evaluator gets the same radii without a real pass.
+    again = Evaluator(main_extractor, 4, 10, real, settings, {"d": "set-test"}, num_classes=3,
+                      set_extractor=(set_extractor, 8, {"set": "EX"}))  # fmt: skip
+    a, b = ev.set_reference(), again.set_reference()
+    assert torch.equal(a.features, b.features) and torch.equal(a.radii[3], b.radii[3])
+    assert set(a.radii) == {3, 5}

@@ -12,7 +12,8 @@ two kinds of pass over pairwise Euclidean distances:
   holds it and its distance to the nearest generated point.
 
 No pass materialises a full distance matrix: rows are taken in blocks sized so that one block of
-distances stays under ``block_bytes``, so 50 000 x 50 000 features need a block, not 20 GB.
+distances stays under ``block_bytes``, so 50 000 x 50 000 features need a block, not 20 GB. Memory
+beyond the blocks: one float64 copy of the set whose distances are taken (50 000 x 4096: 1.6 GB).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def block_rows(num_columns: int, block_bytes: int = DEFAULT_BLOCK_BYTES) -> int:
 
 def _distances(a: Tensor, b: Tensor) -> Tensor:
     """Euclidean distances ``(len(a), len(b))`` in float64 (``torch.cdist``, matmul route)."""
-    return torch.cdist(a.to(torch.float64), b.to(torch.float64))
+    return torch.cdist(a.to(torch.float64), b)
 
 
 def knn_radii(features: Tensor, k: int, block_bytes: int = DEFAULT_BLOCK_BYTES) -> Tensor:
@@ -62,8 +63,9 @@ def knn_radii(features: Tensor, k: int, block_bytes: int = DEFAULT_BLOCK_BYTES) 
         raise ValueError(f"k = {k} nearest neighbours need at least {k + 1} feature rows, got {n}")
     step = block_rows(n, block_bytes)
     radii = torch.empty(n, dtype=torch.float64, device=features.device)
+    columns = features.to(torch.float64)  # converted once, not per block
     for start in range(0, n, step):
-        block = _distances(features[start : start + step], features)
+        block = _distances(features[start : start + step], columns)
         radii[start : start + step] = block.kthvalue(k + 1, dim=1).values
     return radii
 
@@ -111,9 +113,10 @@ def cross_ball_counts(
     real_in_fake = torch.zeros(n_real, dtype=torch.bool, device=device)
     nearest = torch.full((n_real,), float("inf"), dtype=torch.float64, device=device)
     step = block_rows(n_real, block_bytes)
+    columns = real.to(device, torch.float64)  # converted once, not per block
     for start in range(0, n_fake, step):
         stop = min(start + step, n_fake)
-        d = _distances(fake[start:stop], real.to(device))  # (block, n_real)
+        d = _distances(fake[start:stop], columns)  # (block, n_real)
         fake_in_real[start:stop] = (d <= real_radii).any(1)
         fake_real_balls[start:stop] = (d < real_radii).sum(1)
         if fake_radii is not None:
