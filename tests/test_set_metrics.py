@@ -15,6 +15,7 @@ from srngan.metrics import (
     PrecisionRecall,
     features_to_density_coverage,
     features_to_precision_recall,
+    keys,
 )
 from srngan.metrics.keys import KEY_COVERAGE, KEY_DENSITY, KEY_F_SCORE, KEY_PRECISION, KEY_RECALL
 from srngan.metrics.knn import block_rows, cross_ball_counts, knn_radii
@@ -289,3 +290,37 @@ def test_evaluator_feeds_set_metrics_from_their_own_extractor_and_caches_radii()
     a, b = ev.set_reference(), again.set_reference()
     assert torch.equal(a.features, b.features) and torch.equal(a.radii[3], b.radii[3])
     assert set(a.radii) == {3, 5}
+
+
+@pytest.mark.slow  # Inception and VGG-16 forwards on CPU: ~40 s on the 2-core machine
+def test_runner_uses_torch_fidelity_vgg16_beside_inception(
+    vgg16_home, inception_weights, monkeypatch
+):
+    """MetricRunner with the Inception extractor: FID on Inception, prc on VGG-16 (weights found
+    in the hub cache), from one pass over the samples."""
+    from srngan.data import ShapesDataset
+    from srngan.evaluation import EvalSettings
+    from srngan.evaluation.runner import MetricRunner
+    from srngan.metrics.vgg import load_vgg16
+
+    monkeypatch.setenv("TORCH_HOME", str(vgg16_home))
+    torch.set_num_threads(1)
+    real = ShapesDataset(8, 2, 16, seed=3)
+    settings = EvalSettings(metrics=("fid", "prc"), num_samples=6, num_real=8, batch_size=8,
+                            inception_weights=str(inception_weights))  # fmt: skip
+
+    def generate(z, labels):
+        return torch.tanh(z[:, :3, None, None].repeat(1, 1, 16, 16))
+
+    runner = MetricRunner(settings, real, None, 0, 4, 16)
+    found, _ = runner.run(generate)
+    assert {keys.KEY_FID, KEY_PRECISION, KEY_RECALL, KEY_F_SCORE} <= set(found)
+    from srngan.evaluation.features import dataset_batches
+    from srngan.evaluation.sampling import generate_samples
+    from srngan.metrics.images import images_to_uint8
+
+    vgg = load_vgg16()
+    fake = torch.cat([images_to_uint8(b.images) for b in generate_samples(generate, 6, 4)])
+    real_images = torch.cat([im for _, im, _ in dataset_batches(real, 8, 8)])
+    expected = features_to_precision_recall(vgg(fake)[0], vgg(real_images)[0])
+    assert {k: found[k] for k in expected} == pytest.approx(expected, rel=1e-12)
