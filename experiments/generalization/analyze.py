@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from statistics import mean, stdev
 
-from srngan.analysis.runs import load_run
+from srngan.analysis.runs import read_run
 
 ARM_NAMES = {
     "sn": "SN", "srn70_inert": "SRN-70 (Xavier: inert)", "srn70_ortho": "SRN-70 (orthogonal init)",
@@ -30,7 +30,7 @@ def _final(records: list[dict], key: str) -> float | None:
 
 
 def run_summary(folder: Path) -> dict:
-    run = load_run(folder)
+    run = read_run(folder)
     rec = run.metrics
     binding = run.scalars.get("spectra/srn_binding_fraction", [])
     out = {
@@ -133,6 +133,7 @@ def analyze(runs_dir: Path, out: Path, seeds: list[int] | None = None) -> int:
     (out / "tables.md").write_text(text)
     (out / "summary.json").write_text(json.dumps(runs, indent=1))
     _figures(runs, out)
+    _sample_grids(runs_dir, list(runs), out)
     print(text)
     return 0
 
@@ -160,4 +161,22 @@ def _figures(runs: dict, out: Path) -> None:
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "gap_and_binding.png", dpi=110)
+    plt.close(fig)
+
+
+def _sample_grids(runs_dir: Path, arms: list[str], out: Path) -> None:
+    """The final sample grid of seed 0 of each arm, side by side."""
+    import matplotlib.pyplot as plt
+
+    grids = [(a, sorted((runs_dir / a / "seed0" / "samples").glob("*.png"))) for a in arms]
+    grids = [(a, g[-1]) for a, g in grids if g]
+    if not grids:
+        return
+    fig, axes = plt.subplots(1, len(grids), figsize=(2.6 * len(grids), 2.9), squeeze=False)
+    for ax, (arm, path) in zip(axes[0], grids):
+        ax.imshow(plt.imread(path))
+        ax.set_title(ARM_NAMES[arm], fontsize=7)
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(out / "samples.png", dpi=120)
     plt.close(fig)

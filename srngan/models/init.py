@@ -42,7 +42,7 @@ def initialize_weights(network: nn.Module, scheme: WeightInit = "xavier") -> nn.
         >>> from srngan.models.init import initialize_weights
         >>> from srngan.nn import stable_rank
         >>> net = initialize_weights(torch.nn.Sequential(torch.nn.Linear(64, 32)), "orthogonal")
-        >>> round(stable_rank(net[0].weight), 6)
+        >>> round(stable_rank(net[0].weight), 3)  # float32 weights: 32 to ~1e-6
         32.0
     """
     check_weight_init(scheme)
