@@ -324,3 +324,19 @@ def test_runner_uses_torch_fidelity_vgg16_beside_inception(
     real_images = torch.cat([im for _, im, _ in dataset_batches(real, 8, 8)])
     expected = features_to_precision_recall(vgg(fake)[0], vgg(real_images)[0])
     assert {k: found[k] for k in expected} == pytest.approx(expected, rel=1e-12)
+
+
+def test_metrics_callback_wants_the_vgg_weights_at_the_start(tmp_path, inception_weights, capsys):
+    from conftest import TINY
+
+    from srngan.cli import main
+
+    cfg = tmp_path / "m.yaml"
+    cfg.write_text(
+        "trainer:\n  callbacks:\n    - class_path: srngan.training.metrics_callback.MetricsCallback\n"
+        f"      init_args: {{metrics: [prc], inception_weights: {inception_weights}}}\n"
+    )
+    with pytest.raises(SystemExit):
+        main(["fit", *TINY, "--config", str(cfg), "--trainer.default_root_dir", str(tmp_path),
+              "--trainer.logger.init_args.save_dir", str(tmp_path)])  # fmt: skip
+    assert "vgg16-397923af.pth not found (not downloaded)" in capsys.readouterr().err

@@ -13,6 +13,7 @@ from srngan.evaluation.settings import EvalSettings
 from srngan.metrics import keys
 from srngan.metrics.elhist import plot_elhist, save_elhist
 from srngan.metrics.inception import resolve_weights
+from srngan.metrics.vgg import resolve_vgg16_weights
 from srngan.training.gstep import GStepCallback, every, run_dir
 from srngan.training.logger_media import log_figure, log_histogram
 
@@ -111,10 +112,12 @@ class MetricsCallback(GStepCallback):
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         # Fail at the start of a run, not hours in at the first evaluation.
+        wanted = {*self.settings.metrics, *self.final_metrics}
         if self.settings.extractor == "inception":
             resolve_weights(self.settings.inception_weights, self.settings.download_weights)
-        wanted = {*self.settings.metrics, *self.final_metrics}
-        if wanted & {"fid", "kid"} and stage == "fit":
+            if wanted & {"prc", "dc"}:
+                resolve_vgg16_weights(self.settings.vgg16_weights, self.settings.download_weights)
+        if wanted & {"fid", "kid", "prc", "dc"} and stage == "fit":
             for split in self.reference_splits:
                 n = len(trainer.datamodule.make_dataset(split))
                 if self.settings.num_real > n:
