@@ -77,7 +77,7 @@ def test_block_size_does_not_change_anything():
         for name in ("fake_in_real", "fake_real_balls", "real_in_fake"):
             assert torch.equal(getattr(a, name), getattr(b, name)), (block_bytes, name)
         assert torch.allclose(a.real_nearest_fake, b.real_nearest_fake, rtol=1e-12, atol=0)
-    assert block_rows(50_000, 256 << 20) == 536  # 536 x 50 000 float64 + masks < 256 MiB
+    assert block_rows(50_000, 128 << 20) == 111  # 111 x 50 000 x 24 bytes < 128 MiB < 112 x ...
 
 
 def test_radii_skip_the_point_itself_against_a_loop():
