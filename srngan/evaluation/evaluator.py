@@ -183,8 +183,9 @@ class Evaluator:
             with torch.no_grad():
                 features, _ = self.set_extractor(images.to(self.device))
             rows.update(None, real=True, features=features)
-        features = rows.features(real=True).cpu()
-        return SetReference(features, {k: knn_radii(features, k) for k in ks})
+        features = rows.features(real=True)  # on the device: the radii are computed there
+        radii = {k: knn_radii(features, k).cpu() for k in ks}
+        return SetReference(features.cpu(), radii)
 
     def _set_metric(self, cls, **kwargs) -> Metric:
         """A set metric on the set extractor, on this evaluator's device."""
