@@ -71,7 +71,7 @@ def test_block_size_does_not_change_anything():
     radii = knn_radii(REAL, 3)
     b = cross_ball_counts(FAKE, REAL, radii, knn_radii(FAKE, 3))
     for block_bytes in (1, 10_000, 1 << 30):  # one row per block ... everything in one block
-        # cdist takes another route for blocks of <= 25 rows: float64 round-off (1e-12) only.
+        # Another block shape may round the matrix product differently: float64 round-off only.
         assert torch.allclose(knn_radii(REAL, 3, block_bytes), radii, rtol=1e-12, atol=0)
         a = cross_ball_counts(FAKE, REAL, radii, knn_radii(FAKE, 3), block_bytes)
         for name in ("fake_in_real", "fake_real_balls", "real_in_fake"):

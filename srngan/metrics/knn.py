@@ -46,9 +46,20 @@ def block_rows(num_columns: int, block_bytes: int = DEFAULT_BLOCK_BYTES) -> int:
     return max(1, int(block_bytes // (BYTES_PER_DISTANCE * max(1, num_columns))))
 
 
-def _distances(a: Tensor, b: Tensor) -> Tensor:
-    """Euclidean distances ``(len(a), len(b))`` in float64 (``torch.cdist``, matmul route)."""
-    return torch.cdist(a.to(torch.float64), b)
+class _Columns:
+    """The set distances are taken to: float64 once, with its squared norms."""
+
+    def __init__(self, features: Tensor) -> None:
+        self.rows = features.to(torch.float64)
+        self.squared_norms = self.rows.pow(2).sum(1)
+
+    def distances(self, block: Tensor) -> Tensor:
+        """Euclidean distances ``(len(block), n)`` in float64: ``|a|^2 + |b|^2 - 2 a.b`` by one
+        matrix product (the route ``torch.cdist`` takes, which would copy the whole column set
+        on every call), clamped at 0 against round-off, in place."""
+        a = block.to(self.rows.device, torch.float64)
+        d = torch.addmm(self.squared_norms.unsqueeze(0), a, self.rows.T, alpha=-2)
+        return d.add_(a.pow(2).sum(1, keepdim=True)).clamp_(min=0).sqrt_()
 
 
 def knn_radii(features: Tensor, k: int, block_bytes: int = DEFAULT_BLOCK_BYTES) -> Tensor:
@@ -68,9 +79,9 @@ def knn_radii(features: Tensor, k: int, block_bytes: int = DEFAULT_BLOCK_BYTES) 
         raise ValueError(f"k = {k} nearest neighbours need at least {k + 1} feature rows, got {n}")
     step = block_rows(n, block_bytes)
     radii = torch.empty(n, dtype=torch.float64, device=features.device)
-    columns = features.to(torch.float64)  # converted once, not per block
+    columns = _Columns(features)
     for start in range(0, n, step):
-        block = _distances(features[start : start + step], columns)
+        block = columns.distances(features[start : start + step])
         radii[start : start + step] = block.kthvalue(k + 1, dim=1).values
     return radii
 
@@ -118,10 +129,10 @@ def cross_ball_counts(
     real_in_fake = torch.zeros(n_real, dtype=torch.bool, device=device)
     nearest = torch.full((n_real,), float("inf"), dtype=torch.float64, device=device)
     step = block_rows(n_real, block_bytes)
-    columns = real.to(device, torch.float64)  # converted once, not per block
+    columns = _Columns(real.to(device))
     for start in range(0, n_fake, step):
         stop = min(start + step, n_fake)
-        d = _distances(fake[start:stop], columns)  # (block, n_real)
+        d = columns.distances(fake[start:stop])  # (block, n_real)
         fake_in_real[start:stop] = (d <= real_radii).any(1)
         fake_real_balls[start:stop] = (d < real_radii).sum(1)
         if fake_radii is not None:
