@@ -43,7 +43,9 @@ def run_summary(folder: Path) -> dict:
         "elhist_rr_p95": _final(rec, "elhist_real_real_p95"),
         "elhist_rf_p95": _final(rec, "elhist_real_fake_p95"),
         "binding": mean(v for _, v in binding) if binding else None,
-        "gap_curve": [(r["g_step"], r["d_generalization_gap"]) for r in rec if "d_generalization_gap" in r],
+        "gap_curve": [
+            (r["g_step"], r["d_generalization_gap"]) for r in rec if "d_generalization_gap" in r
+        ],
         "binding_curve": list(binding),
     }
     if out["kid_test"] is not None and out["kid_train"] is not None:
@@ -103,7 +105,9 @@ def analyze(runs_dir: Path, out: Path, seeds: list[int] | None = None) -> int:
     for key in ("gap", "kid_test"):
         d = _paired(runs, "srn70_inert", "sn", key)
         floors[key] = (abs(mean(d)) + (2 * stdev(d) if len(d) > 1 else 0.0)) if d else 0.0
-        floor_rows.append(f"| {key} | {len(d)} | {', '.join(f'{x:+.3g}' for x in d)} | {floors[key]:.3g} |")
+        floor_rows.append(
+            f"| {key} | {len(d)} | {', '.join(f'{x:+.3g}' for x in d)} | {floors[key]:.3g} |"
+        )
     verdicts = ["| SRN arm vs SN | gate (binding) | g: verdict | KID vs held-out: verdict | paired diffs g | paired diffs KID |",
                 "|---|---|---|---|---|---|"]  # fmt: skip
     for arm in SRN_ARMS:

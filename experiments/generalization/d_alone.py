@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--out", default="docs/results/generalization/d_alone.md")
     args = p.parse_args(argv)
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # two threads beside other jobs crawl (README)
     module, _ = load_checkpoint(ROOT / args.ckpt)
     dm = GANDataModule(num_images=256, num_heldout_images=256, num_workers=0)
     stack = lambda data: torch.stack([data[i][0] for i in range(len(data))])  # noqa: E731
@@ -81,7 +81,10 @@ def main(argv: list[str] | None = None) -> int:
              "fakes acc | train - held-out |", "|---|---|---|---|---|---|---|"]  # fmt: skip
     for arm in ARMS:
         r = [x for x in rows if x["arm"] == arm]
-        cell = lambda k: f"{mean(x[k] for x in r):.3f} ± {stdev(x[k] for x in r):.3f}"  # noqa: E731
+
+        def cell(k: str, r: list[dict] = r) -> str:
+            return f"{mean(x[k] for x in r):.3f} ± {stdev(x[k] for x in r):.3f}"
+
         lines.append(f"| {arm} | {len(r)} | {cell('binding')} | {cell('acc_train')} | "
                      f"{cell('acc_heldout')} | {cell('acc_fake')} | {cell('gap')} |")  # fmt: skip
     text = "\n".join(lines)

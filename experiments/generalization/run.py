@@ -25,7 +25,9 @@ BASE = "experiments/generalization/base.yaml"
 
 
 def _srn(c: float) -> str:
-    return json.dumps({"class_path": "srngan.regularizers.StableRankNorm", "init_args": {"rank_ratio": c}})
+    return json.dumps(
+        {"class_path": "srngan.regularizers.StableRankNorm", "init_args": {"rank_ratio": c}}
+    )
 
 
 ORTHO = ["--model.discriminator.init_args.weight_init", "orthogonal"]
