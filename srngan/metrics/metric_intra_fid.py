@@ -126,11 +126,17 @@ class IntraFID(FeatureMetric):
 
     def compute(self) -> Tensor:
         """Intra-FID as a float64 scalar tensor (the mean of :meth:`compute_per_class`)."""
-        values = self.compute_per_class()
+        values = self._per_class()  # torchmetrics has synced the states for compute
         return torch.tensor(sum(values.values()) / len(values), dtype=torch.float64)
 
     def compute_per_class(self) -> dict[int, float]:
-        """Each class's FID, ``{class index: FID}`` (what :meth:`compute` averages)."""
+        """Each class's FID, ``{class index: FID}`` (what :meth:`compute` averages), from the
+        states synced across processes."""
+        synced = self._is_synced  # already, when called from within compute
+        with self.sync_context(should_sync=not synced, should_unsync=not synced):
+            return self._per_class()
+
+    def _per_class(self) -> dict[int, float]:
         real = self.reference if self.reference is not None else self._class_statistics("real")
         fake = self._class_statistics("fake")
         values = {}
