@@ -34,14 +34,14 @@ def _json(path):
 def test_stats_file_and_fid_against_it_match_an_independent_fid(tmp_path, inception_weights):
     from srngan.metrics.inception import extract_features, load_inception
 
-    real_npz, real = _npz(tmp_path / "real.npz", 1, 24)
-    fake_npz, _ = _npz(tmp_path / "fake.npz", 2, 16, brighter=40)
+    real_npz, real = _npz(tmp_path / "real.npz", 1, 12)  # few: Inception at 299 px on a CPU
+    fake_npz, _ = _npz(tmp_path / "fake.npz", 2, 8, brighter=40)
     w = ["--inception-weights", str(inception_weights), "--device", "cpu", "--batch-size", "20"]
     main(["stats", "--images", str(real_npz), "--out", str(tmp_path / "real_stats.npz"), *w])
     with np.load(tmp_path / "real_stats.npz") as f:  # as pytorch-fid / clean-fid read it
         mu, sigma, count = f["mu"], f["sigma"], int(f["count"])
     assert mu.shape == (2048,) and sigma.shape == (2048, 2048) and mu.dtype == np.float64
-    assert count == 24
+    assert count == 12
 
     # The same images through the same extractor (torch-fidelity's network, channels_last as
     # srngan runs it: float32 features bit for bit), in the same batches; numpy's mean and
@@ -62,14 +62,14 @@ def test_stats_file_and_fid_against_it_match_an_independent_fid(tmp_path, incept
     main(["evaluate", "--fake", str(fake_npz), "--real", str(real_npz), "--metrics", "fid",
           "--json", str(tmp_path / "b.json"), *w])  # fmt: skip
     with_stats = _json(tmp_path / "a.json")[keys.KEY_FID]
-    # The file holds what the images give: the same FID. Not to 1e-12: with 24 images in 2048-d
+    # The file holds what the images give: the same FID. Not to 1e-12: with 12 images in 2048-d
     # the covariance is singular, and the float64 round-off of the file's round trip (sums ->
     # mu, sigma -> sums) makes ~1e-16-sized eigenvalues whose square roots move the FID by ~1e-8
     # relative (4e-9 measured); 1e-7 allows that and is far below one image's effect.
     assert with_stats == pytest.approx(_json(tmp_path / "b.json")[keys.KEY_FID], rel=1e-7)
     fake_feats = features(torch.from_numpy(np.load(fake_npz)["images"]).permute(0, 3, 1, 2))
     independent = _scipy_fid(mu, sigma, fake_feats.mean(0), np.cov(fake_feats, rowvar=False))
-    # 24 and 16 images in 2048-d: both covariances are singular, where scipy's sqrtm of the
+    # 12 and 8 images in 2048-d: both covariances are singular, where scipy's sqrtm of the
     # product is accurate to ~1e-6 of the trace (its zero eigenvalues come out as +-1e-8 roots);
     # srngan's eigenvalue route needs no sqrtm. rel 1e-5 is that sqrtm accuracy, well below the
     # FID's change for one image (~1e-2).
@@ -100,9 +100,9 @@ def test_checkpoint_against_a_split_or_statistics(tmp_path, tiny_fit, inception_
     run = tiny_fit(tmp_path)
     ckpt = str(run / "checkpoints" / "last.ckpt")
     w = ["--inception-weights", str(inception_weights), "--device", "cpu", "--batch-size", "20"]
-    n = ["--num-samples", "12", "--num-real", "16"]
+    n = ["--num-samples", "8", "--num-real", "10"]
     for split in ("train", "test"):
-        main(["evaluate", "--ckpt", ckpt, "--metrics", "is,fid", *n, *w, "--num-is-samples", "12",
+        main(["evaluate", "--ckpt", ckpt, "--metrics", "is,fid", *n, *w, "--num-is-samples", "10",
               "--reference-split", split, "--json", str(tmp_path / f"{split}.json")])  # fmt: skip
     train, test = _json(tmp_path / "train.json"), _json(tmp_path / "test.json")
     assert set(train) == {keys.KEY_FID, keys.KEY_IS_MEAN, keys.KEY_IS_STD}
@@ -114,10 +114,10 @@ def test_checkpoint_against_a_split_or_statistics(tmp_path, tiny_fit, inception_
     # --ckpt --real-stats equals srngan sample's images (same seed) against the same file.
     stats = str(tmp_path / "test_stats.npz")
     main(["stats", "--dataset", "procedural", "--split", "test", "--data-root", str(tmp_path),
-          "--num-images", "16", "--out", stats, *w])  # fmt: skip
+          "--num-images", "10", "--out", stats, *w])  # fmt: skip
     main(["evaluate", "--ckpt", ckpt, "--real-stats", stats, "--metrics", "fid", *n, *w,
           "--json", str(tmp_path / "c.json")])  # fmt: skip
-    main(["sample", "--ckpt", ckpt, "--num-samples", "12", "--out", str(tmp_path / "s.npz"),
+    main(["sample", "--ckpt", ckpt, "--num-samples", "8", "--out", str(tmp_path / "s.npz"),
           "--format", "npz"])  # fmt: skip
     main(["evaluate", "--fake", str(tmp_path / "s.npz"), "--real-stats", stats, "--metrics",
           "fid", *w, "--json", str(tmp_path / "d.json")])  # fmt: skip
