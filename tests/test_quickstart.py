@@ -10,8 +10,9 @@ import sys
 import pytest
 import torch
 import yaml
-from conftest import CONFIGS, REPO, fit_tiny
+from conftest import CONFIGS, REPO
 
+from srngan.cli import main
 from srngan.models import SmallDiscriminator, SmallGenerator
 from srngan.training.module import GANModule
 
@@ -44,23 +45,16 @@ def test_small_discriminator_depends_on_the_class():
     assert not torch.allclose(d(x, torch.tensor([0, 0])), d(x, torch.tensor([1, 1])))
 
 
-def test_small_discriminator_options():
-    d = SmallDiscriminator(32, num_classes=4, base_channels=4, aux_classifier=True,
-                           translate=0.125, minibatch_std=4)  # fmt: skip
+def test_small_discriminator_translates_in_training_only():
+    d = SmallDiscriminator(32, num_classes=4, base_channels=4, translate=0.125)
     x, y = torch.randn(6, 3, 32, 32), torch.tensor([0, 1, 2, 3, 0, 1])
-    logits, classes = d.logits_and_classes(x, y)
-    assert logits.shape == (6,) and classes.shape == (6, 4)
     d.eval()  # no translation outside training: deterministic
-    assert torch.equal(d(x, y), d(x, y)) and torch.allclose(d(x, y), d.logits_and_classes(x, y)[0])
+    assert torch.equal(d(x, y), d(x, y))
     d.train()
     torch.manual_seed(0)
     assert not torch.equal(d(x, y), d(x, y))
-    plain = SmallDiscriminator(32, num_classes=4, base_channels=4)
-    assert plain.logits_and_classes(x, y)[1] is None
-    for kwargs, match in [({"translate": 0.5}, "translate"), ({"minibatch_std": -1}, "minibatch_std"),
-                          ({"aux_classifier": True, "num_classes": 0}, "aux_classifier")]:  # fmt: skip
-        with pytest.raises(ValueError, match=match):
-            SmallDiscriminator(32, **{"num_classes": 4, **kwargs})
+    with pytest.raises(ValueError, match="translate"):
+        SmallDiscriminator(32, num_classes=4, translate=0.5)
 
 
 def test_small_discriminator_maxpool_downsampling():
@@ -79,9 +73,8 @@ def test_small_discriminator_maxpool_downsampling():
         SmallDiscriminator(32, num_classes=4, downsample="avg")
 
 
-@pytest.mark.parametrize("option", ["coord_channels", "layered", "spatial_transform"])
-def test_small_generator_options(option):
-    g = SmallGenerator(16, z_dim=8, num_classes=4, base_channels=4, **{option: True})
+def test_small_generator_spatial_transform_trains():
+    g = SmallGenerator(16, z_dim=8, num_classes=4, base_channels=4, spatial_transform=True)
     z, y = torch.randn(3, 8), torch.tensor([0, 1, 3])
     x = g(z, y)
     assert x.shape == (3, 3, 16, 16) and x.abs().max() <= 1
@@ -111,29 +104,22 @@ def test_random_translate_shifts_whole_images():
         random_translate(x, 1.0)
 
 
-def test_class_loss_needs_a_d_with_a_class_head():
-    g = SmallGenerator(16, z_dim=8, num_classes=4, base_channels=4)
-    with pytest.raises(ValueError, match="logits_and_classes"):
-        GANModule(g, _NoHead(), class_loss_weight=1.0)
-    with pytest.raises(ValueError, match="class_loss_weight"):
-        GANModule(g, SmallDiscriminator(16, 4, 4, aux_classifier=True), class_loss_weight=-1.0)
-    d = SmallDiscriminator(16, 4, 4, aux_classifier=True)
-    assert GANModule(g, d, class_loss_weight=1.0).hparams.class_loss_weight == 1.0
-
-
-class _NoHead(torch.nn.Module):
-    num_classes = 4
-
-    def forward(self, x, y=None):
-        return x.flatten(1).sum(1)
-
-
 def test_quickstart_config_trains_tiny(tmp_path):
+    """The committed quickstart, terms and warm-up included, shrunk to seconds."""
     from PIL import Image
 
-    run = fit_tiny(tmp_path)
+    main(["fit", "--config", str(QUICKSTART), "--model.generator.base_channels", "8",
+          "--model.discriminator.base_channels", "8", "--model.max_g_steps", "3",
+          "--model.d_warmup_steps", "2", "--model.g_batch_size", "8", "--data.num_images", "64",
+          "--data.batch_size", "8", "--samples.every_n_g_steps", "3", "--samples.columns", "4",
+          "--trainer.callbacks=[]", "--trainer.enable_model_summary", "false",
+          "--trainer.logger.init_args.save_dir", str(tmp_path)])  # fmt: skip
+    (run,) = tmp_path.glob("quickstart/version_*")
     model = GANModule.load_from_checkpoint(run / "checkpoints" / "last.ckpt", map_location="cpu")
     assert model.g_step == 3 and model.num_conditional_classes == 10
+    assert [type(t).__name__ for t in model.terms] == [
+        "MatchingAwareD", "ClassMatching", "ClassMatching", "ModeSeeking"
+    ]  # fmt: skip
     assert isinstance(model.generator, SmallGenerator)
     assert any("parametrizations" in name for name, _ in model.discriminator.named_modules())
     grid = Image.open(run / "samples" / "gstep_0000003.png")

@@ -57,11 +57,5 @@ class ResNetGenerator(nn.Module):
             h = block(h, y)
         return torch.tanh(self.to_rgb(F.relu(self.bn(h))))
 
-    def sample_latent(
-        self, n: int, generator: torch.Generator | None = None, device=None
-    ) -> Tensor:
-        """``n`` standard-normal latents."""
-        return torch.randn(n, self.z_dim, generator=generator, device=device)
-
 
 __all__ = ["ConditionalBatchNorm2d", "ResNetGenerator"]

@@ -1,7 +1,7 @@
 """Small, fast conditional DCGAN-style networks for CPU runs (the quickstart).
 
-Both follow the network contract of :class:`srngan.training.module.GANModule`. They are built
-for *fast class conditioning* on a CPU budget (see ``docs/quickstart.md`` for the measurements):
+Both follow the network contract of :class:`srngan.GANModule`; they condition on the class
+early, which a CPU budget needs (the measurements are in ``docs/quickstart.md``):
 
 - :class:`SmallGenerator` feeds the class twice: a learned class embedding concatenated to ``z``
   at the input, and (optionally) conditional batch norm in every up-sampling block.
@@ -49,12 +49,6 @@ class SmallGenerator(nn.Module):
         embed_dim: size of the class embedding concatenated to ``z`` (0: none).
         conditional_bn: class-conditional batch norm in the blocks (else plain BN).
         channels: output image channels.
-        coord_channels: give every up-sampling convolution two extra input channels, the pixel
-            coordinates (CoordConv, Liu et al. 2018), which helps to place and draw shapes.
-        layered: compose the image as ``mask * foreground + (1 - mask) * background``
-            (a layered generator, cf. Yang et al. 2017): the conv stack draws only a sigmoid
-            mask, the foreground is one colour per image from ``[z, embed(y)]``, the
-            background a smooth map up-sampled from the 4x4 features.
         spatial_transform: warp the last feature map by a similarity transform (rotation,
             scale, shift) computed from ``[z, embed(y)]`` before the output convolution, a
             spatial transformer (Jaderberg et al. 2015; in a GAN generator as in LR-GAN, Yang
@@ -71,8 +65,6 @@ class SmallGenerator(nn.Module):
         embed_dim: int = 32,
         conditional_bn: bool = True,
         channels: int = 3,
-        coord_channels: bool = False,
-        layered: bool = False,
         spatial_transform: bool = False,
     ) -> None:
         super().__init__()
@@ -88,22 +80,15 @@ class SmallGenerator(nn.Module):
         self.linear = _init(nn.Linear(in_dim, 16 * widths[0]))
         bn_classes = num_classes if conditional_bn else 0
         self.bn0 = ConditionalBatchNorm2d(widths[0], bn_classes)
-        self.coord_channels = coord_channels
-        extra = 2 if coord_channels else 0
         self.convs = nn.ModuleList(
-            _init(nn.Conv2d(cin + extra, cout, 3, padding=1))
-            for cin, cout in itertools.pairwise(widths)
+            _init(nn.Conv2d(cin, cout, 3, padding=1)) for cin, cout in itertools.pairwise(widths)
         )
         self.bns = nn.ModuleList(ConditionalBatchNorm2d(c, bn_classes) for c in widths[1:])
-        self.layered = layered
-        self.to_rgb = _init(nn.Conv2d(widths[-1], 1 if layered else channels, 3, padding=1))
+        self.to_rgb = _init(nn.Conv2d(widths[-1], channels, 3, padding=1))
         self.to_pose = nn.Linear(in_dim, 4) if spatial_transform else None
         if self.to_pose is not None:  # zero: the identity transform at the start
             nn.init.zeros_(self.to_pose.weight)
             nn.init.zeros_(self.to_pose.bias)
-        if layered:
-            self.to_foreground = _init(nn.Linear(in_dim, channels))
-            self.to_background = _init(nn.Conv2d(widths[0], channels, 1))
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         if self.num_classes and y is None:
@@ -111,29 +96,13 @@ class SmallGenerator(nn.Module):
         h = z if self.embed is None else torch.cat([z, self.embed(y)], dim=1)
         code = h
         h = self.linear(h).view(z.shape[0], -1, 4, 4)
-        h = low = F.relu(self.bn0(h, y))
+        h = F.relu(self.bn0(h, y))
         for conv, bn in zip(self.convs, self.bns):
             h = F.interpolate(h, scale_factor=2, mode="nearest")
-            if self.coord_channels:
-                h = _append_coordinates(h)
             h = F.relu(bn(conv(h), y))
         if self.to_pose is not None:
             h = _similarity_warp(h, self.to_pose(code))
-        if not self.layered:
-            return torch.tanh(self.to_rgb(h))
-        mask = torch.sigmoid(self.to_rgb(h))
-        foreground = torch.tanh(self.to_foreground(code))[:, :, None, None]
-        background = F.interpolate(
-            torch.tanh(self.to_background(low)), size=h.shape[-2:], mode="bilinear",
-            align_corners=False,
-        )  # fmt: skip
-        return mask * foreground + (1 - mask) * background
-
-    def sample_latent(
-        self, n: int, generator: torch.Generator | None = None, device=None
-    ) -> Tensor:
-        """``n`` standard-normal latents."""
-        return torch.randn(n, self.z_dim, generator=generator, device=device)
+        return torch.tanh(self.to_rgb(h))
 
 
 def _similarity_warp(h: Tensor, pose: Tensor) -> Tensor:
@@ -147,15 +116,6 @@ def _similarity_warp(h: Tensor, pose: Tensor) -> Tensor:
     )
     grid = F.affine_grid(theta, list(h.shape), align_corners=False)
     return F.grid_sample(h, grid, mode="bilinear", padding_mode="border", align_corners=False)
-
-
-def _append_coordinates(h: Tensor) -> Tensor:
-    """``h`` with two more channels: x and y pixel coordinates in [-1, 1]."""
-    n, _, height, width = h.shape
-    ys = torch.linspace(-1, 1, height, device=h.device, dtype=h.dtype)
-    xs = torch.linspace(-1, 1, width, device=h.device, dtype=h.dtype)
-    grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"))
-    return torch.cat([h, grid.expand(n, -1, -1, -1)], dim=1)
 
 
 class SmallDiscriminator(nn.Module):
@@ -173,14 +133,9 @@ class SmallDiscriminator(nn.Module):
         base_channels: width of the first convolution; doubles at every down-sampling.
         input_conditioning: add the class at the input too (see above).
         channels: input image channels.
-        aux_classifier: add a class head on ``h`` and :meth:`logits_and_classes` (for
-            ``GANModule(class_loss_weight=...)``, AC-GAN style).
         translate: in training mode, shift every input image (real and fake) by a random
             offset of up to this fraction of its side before D sees it (DiffAugment's
             translation; 0: off).
-        minibatch_std: group size of a minibatch-standard-deviation channel appended before
-            the last convolution (Karras et al. 2018; groups of consecutive images, so real and
-            fake halves of a batch stay apart; 0: off).
         downsample: ``"stride"``: every down-sampling is a 4x4 convolution with stride 2;
             ``"maxpool"``: a 2x2 max-pool followed by a 3x3 convolution (the layout of a
             small image classifier), which learns fine shape cues such as corners faster
@@ -197,9 +152,7 @@ class SmallDiscriminator(nn.Module):
         base_channels: int = 32,
         input_conditioning: bool = True,
         channels: int = 3,
-        aux_classifier: bool = False,
         translate: float = 0.0,
-        minibatch_std: int = 0,
         downsample: Literal["stride", "maxpool"] = "stride",
         weight_init: WeightInit = "xavier",
     ) -> None:
@@ -212,27 +165,18 @@ class SmallDiscriminator(nn.Module):
         self.num_classes = num_classes
         if not 0.0 <= translate < 0.5:
             raise ValueError(f"translate must be in [0, 0.5), got {translate}")
-        if minibatch_std < 0:
-            raise ValueError(
-                f"minibatch_std must be >= 0 (a group size, 0: off), got {minibatch_std}"
-            )
         if downsample not in ("stride", "maxpool"):
             raise ValueError(f"downsample must be 'stride' or 'maxpool', got {downsample!r}")
-        if aux_classifier and not num_classes:
-            raise ValueError("aux_classifier needs a conditional discriminator (num_classes >= 2)")
         self.translate = translate
-        self.minibatch_std = minibatch_std
         self.pool = downsample == "maxpool"
         widths = [base_channels * 2**i for i in range(n_down + 1)]
         self.conv0 = _init(nn.Conv2d(channels, widths[0], 3, padding=1))
-        extra = [0] * (n_down - 1) + [1 if minibatch_std else 0]  # the std channel, last conv
         kernel, stride = (3, 1) if self.pool else (4, 2)
         self.convs = nn.ModuleList(
-            _init(nn.Conv2d(cin + e, cout, kernel, stride=stride, padding=1))
-            for (cin, cout), e in zip(itertools.pairwise(widths), extra)
+            _init(nn.Conv2d(cin, cout, kernel, stride=stride, padding=1))
+            for cin, cout in itertools.pairwise(widths)
         )
         self.linear = _init(nn.Linear(widths[-1], 1))
-        self.classifier = _init(nn.Linear(widths[-1], num_classes)) if aux_classifier else None
         self.embed = _init(nn.Embedding(num_classes, widths[-1])) if num_classes else None
         # Not zero-initialized: SN / SRN divide by the top singular value.
         self.class_map = (
@@ -249,43 +193,21 @@ class SmallDiscriminator(nn.Module):
         h = self.conv0(x)
         if self.class_map is not None:
             h = h + self.class_map(y)[:, :, None, None]
-        for i, conv in enumerate(self.convs):
+        for conv in self.convs:
             h = F.leaky_relu(h, 0.2)
             if self.pool:
                 h = F.max_pool2d(h, 2)
-            if self.minibatch_std and i == len(self.convs) - 1:
-                h = _append_minibatch_std(h, self.minibatch_std)
             h = conv(h)
         return F.leaky_relu(h, 0.2).sum(dim=(2, 3))
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        return self.logits_and_classes(x, y, classes=False)[0]
-
-    def logits_and_classes(
-        self, x: Tensor, y: Tensor | None = None, classes: bool = True
-    ) -> tuple[Tensor, Tensor | None]:
-        """One pass: the ``(N,)`` logits and the ``(N, num_classes)`` class logits of the
-        auxiliary classifier (``None`` without one, or with ``classes=False``)."""
         if self.num_classes and y is None:
             raise ValueError("a conditional discriminator needs class labels y")
         h = self.features(x, y)
         out = self.linear(h).squeeze(1)
         if self.embed is not None:
             out = out + (self.embed(y) * h).sum(dim=1)
-        class_logits = self.classifier(h) if classes and self.classifier is not None else None
-        return out, class_logits
-
-
-def _append_minibatch_std(h: Tensor, group: int) -> Tensor:
-    """``h`` with one more channel: the mean standard deviation of its group of ``group``
-    consecutive images (a smaller divisor of the batch when ``group`` does not divide it)."""
-    n, c, height, width = h.shape
-    g = math.gcd(min(group, n), n)
-    if g < 2:
-        return torch.cat([h, torch.zeros_like(h[:, :1])], dim=1)
-    std = (h.view(n // g, g, c, height, width).var(dim=1, unbiased=False) + 1e-8).sqrt()
-    std = std.mean(dim=(1, 2, 3)).repeat_interleave(g)[:, None, None, None]
-    return torch.cat([h, std.expand(n, 1, height, width)], dim=1)
+        return out
 
 
 __all__ = ["SmallDiscriminator", "SmallGenerator"]

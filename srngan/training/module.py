@@ -7,26 +7,20 @@ from typing import Literal
 
 import lightning as L
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.optim.lr_scheduler import LambdaLR
 
 from srngan.errors import NonFiniteError
-from srngan.losses import (
-    AdversarialLoss,
-    Hinge,
-    class_feature_matching,
-    colour_statistics,
-    mode_seeking_term,
-)
+from srngan.losses import AdversarialLoss, Hinge
 from srngan.nn.modes import eval_mode
 from srngan.regularizers import Regularizer
+from srngan.terms import DStep, DTerm, GStep, GTerm, Term
 from srngan.training.ema import make_ema, update_ema
 from srngan.training.gstep import notify_g_step_end
 from srngan.training.rng import rng_state, set_rng_state
 
 # Objects that the CLI records as class_path configs; built in Python they are not hyperparameters.
-_INJECTED = ("generator", "discriminator", "loss", "regularizer")
+_INJECTED = ("generator", "discriminator", "loss", "regularizer", "terms")
 
 
 class GANModule(L.LightningModule):
@@ -62,42 +56,13 @@ class GANModule(L.LightningModule):
         ema_decay: keep an EMA of G with this decay for sampling and metrics; ``None``: off.
         ema_start: G-step from which the EMA averages (before it, it copies G).
         log_every_n_g_steps: scalar logging interval in G-steps (0: off).
-        class_loss_weight: weight of an auxiliary classification term (AC-GAN style,
-            Odena et al. 2017; 0: off). D minimizes the cross-entropy of its class logits on
-            *real* images, G that of its samples' labels on fakes. Needs a conditional G and a D
-            with ``logits_and_classes(x, y) -> (logits (N,), class_logits (N, K))``, e.g.
-            ``SmallDiscriminator(aux_classifier=True)``.
-        mismatch_weight: weight of a matching-aware D term (Reed et al. 2016; 0: off): every
-            D step also shows D the real images paired with a wrong class (uniform over the
-            others) and trains it to call them fake, so D must bind each class to its look,
-            not only tell real from fake; the term costs one more real batch through D.
-            Needs a conditional G.
-        mismatch_candidates: wrong classes drawn per real image for that term; D is shown
-            the one it scores highest (a hard negative, scored without a gradient), so
-            similar-looking classes meet more often than uniform draws give. 1: uniform.
-        mode_seeking_weight: weight of Mao et al. (2019)'s mode-seeking term in G's loss
-            (0: off; see :func:`srngan.losses.mode_seeking_term`): the G batch is drawn as pairs with the
-            same class, and G is penalised when different latents give similar images, against
-            per-class mode collapse.
-        d_warmup_steps: D steps before G's first step (0: off), each an ordinary D step
-            (real, G's samples, and the mismatched reals when on), so D has learned what
-            each class looks like before G follows it. G-steps, the LR schedule and every
-            G-step callback start after them; their mean D loss is logged as
-            ``loss/d_warmup`` at G-step 0.
-        feature_matching_weight: weight of a class-wise feature-matching term in G's loss
-            (0: off; :func:`srngan.losses.class_feature_matching`): the mean D features
-            (``discriminator.features(x, y)``) of G's samples of each class are pulled to those
-            of the last D step's real images of that class. It gives G a direction where D's
-            logit may give none: a class whose samples collapsed to something D scores as
-            plausible (empty backgrounds in the quickstart) can be drawn back to its real look
-            (in one of two quickstart seeds; ``docs/quickstart.md`` section 8). Needs a D
-            with ``features(x, y)``; costs one more D pass per G-step.
-        colour_matching_weight: the same class-wise matching on fixed pixel statistics
-            (:func:`srngan.losses.colour_statistics`: per channel the mean, the mean square and
-            the mean of the brightest 10 % of pixels) instead of D's features (0: off). Its
-            gradient does not depend on D, so it also reaches a class whose samples sit where
-            D's features are flat (a class collapsed to empty backgrounds: its brightest
-            pixels lack the class's colour). No D pass.
+        terms: training terms (:mod:`srngan.terms`), each joining the D or the G phase:
+            its weighted loss is added there and its unweighted value logged as
+            ``loss/<phase>_<name>``; e.g. ``[MatchingAwareD(1.0, candidates=3),
+            ModeSeeking(0.25)]``. Each checks its needs (a conditional G, ``D.features``) here.
+        d_warmup_steps: D steps before G's first step (0: off), each an ordinary D step (its
+            D-phase terms included). G-steps, the LR schedule and every G-step callback start
+            after them; their mean D loss is logged as ``loss/d_warmup`` at G-step 0.
 
     Example::
 
@@ -130,13 +95,8 @@ class GANModule(L.LightningModule):
         ema_decay: float | None = None,
         ema_start: int = 0,
         log_every_n_g_steps: int = 10,
-        class_loss_weight: float = 0.0,
-        mismatch_weight: float = 0.0,
-        mode_seeking_weight: float = 0.0,
-        mismatch_candidates: int = 1,
+        terms: list[Term] | None = None,
         d_warmup_steps: int = 0,
-        feature_matching_weight: float = 0.0,
-        colour_matching_weight: float = 0.0,
     ) -> None:
         super().__init__()
         _validate(locals())
@@ -146,13 +106,15 @@ class GANModule(L.LightningModule):
             )
             self.save_hyperparameters()
         for key in _INJECTED:
-            if not isinstance(self.hparams.get(key), (dict, type(None))):
+            if not _is_config(self.hparams.get(key)):
                 del self.hparams[key]
         self.automatic_optimization = False
         self.num_conditional_classes = _check_contract(generator, discriminator)
-        _check_class_terms(
-            class_loss_weight, mismatch_weight, self.num_conditional_classes, discriminator
-        )
+        self.terms = list(terms or ())
+        for term in self.terms:
+            term.check(generator, discriminator)
+        self.d_terms = [t for t in self.terms if isinstance(t, DTerm)]
+        self.g_terms = [t for t in self.terms if isinstance(t, GTerm)]
         self.z_dim = generator.z_dim
         self.loss_fn = loss if loss is not None else Hinge()
         self.regularizer = regularizer if regularizer is not None else Regularizer()
@@ -163,7 +125,7 @@ class GANModule(L.LightningModule):
         self._d_steps_since_g = 0
         self._warmup_done = 0
         self._warmup_seen = 0  # warm-up steps taken by this process (a resume may skip some)
-        self._last_real: tuple[Tensor, Tensor | None] | None = None  # for the matching terms
+        self._last_real: tuple[Tensor, Tensor | None] | None = None  # GStep.real
         self._g_step_ended = False
         self._d_sums: dict[str, Tensor] = {}
         self._pending_rng: dict | None = None
@@ -226,27 +188,29 @@ class GANModule(L.LightningModule):
         with torch.no_grad():
             fake_labels = self.sample_labels(n)
             fake = self.generator(torch.randn(n, self.z_dim, device=self.device), fake_labels)
-        images, all_labels = torch.cat([real, fake]), None
-        if labels is not None:
-            all_labels = torch.cat([labels, fake_labels])
-        mismatch = bool(self.hparams.get("mismatch_weight", 0.0))
-        if mismatch:  # real images with a wrong class: fakes to a matching-aware D
-            images = torch.cat([images, real])
-            all_labels = torch.cat([all_labels, self._hard_wrong_labels(real, labels)])
-        # One forward over real and fake: one power iteration per D step, as with one batch.
-        logits, class_logits = self._d_forward(images, all_labels)
+        step = DStep(real, labels, fake, fake_labels, self.discriminator, self.loss_fn,
+                     self.num_conditional_classes)  # fmt: skip
+        images, all_labels = [real, fake], [labels, fake_labels]
+        extra = [term.rows(step) for term in self.d_terms]
+        for rows in filter(None, extra):
+            images.append(rows[0])
+            all_labels.append(rows[1])
+        # One forward over every row: one power iteration per D step, as with one batch.
+        logits = self.discriminator(
+            torch.cat(images), None if labels is None else torch.cat(all_labels)
+        )
         parts = {
             "loss/d_real": self.loss_fn.d_real(logits[:n]),
             "loss/d_fake": self.loss_fn.d_fake(logits[n : 2 * n]),
         }
         loss = parts["loss/d_real"] + parts["loss/d_fake"]
-        # Optional terms: each logged unweighted under its key and added to D's loss weighted.
-        if mismatch:
-            parts["loss/d_mismatch"] = self.loss_fn.d_fake(logits[2 * n :])
-            loss = loss + self.hparams.mismatch_weight * parts["loss/d_mismatch"]
-        if class_logits is not None:  # the auxiliary classifier learns from real images only
-            parts["loss/d_class"] = F.cross_entropy(class_logits[:n], labels)
-            loss = loss + self.hparams.class_loss_weight * parts["loss/d_class"]
+        start = 2 * n
+        for term, rows in zip(self.d_terms, extra):
+            own = None
+            if rows is not None:
+                own, start = logits[start : start + rows[0].shape[0]], start + rows[0].shape[0]
+            parts[term.key] = term.loss(step, own)
+            loss = loss + term.weight * parts[term.key]
         penalty = self.regularizer.penalty(self.discriminator, real, fake, labels)
         if penalty is not None:
             parts["loss/penalty"] = penalty
@@ -273,65 +237,32 @@ class GANModule(L.LightningModule):
             for logger in self.loggers:
                 logger.log_metrics({"loss/d_warmup": float(mean)}, step=0)
 
-    def _hard_wrong_labels(self, real: Tensor, labels: Tensor) -> Tensor:
-        """One wrong class per real image: the one D scores highest among
-        ``mismatch_candidates`` drawn (one: uniform over the wrong classes)."""
-        k, m = self.num_conditional_classes, self.hparams.get("mismatch_candidates", 1)
-        candidates = torch.stack([wrong_labels(labels, k) for _ in range(m)])  # (m, n)
-        if m == 1:
-            return candidates[0]
-        # Scored without a gradient and in eval mode, so the normalizers' state is not stepped.
-        with torch.no_grad(), eval_mode(self.discriminator):
-            scores = self.discriminator(real.repeat(m, 1, 1, 1), candidates.flatten())
-        best = scores.view(m, -1).argmax(dim=0)
-        return candidates.gather(0, best[None]).squeeze(0)
-
     def _generator_phase(self, opt_g) -> dict[str, Tensor]:
-        """One G step; returns ``loss/g`` and the optional terms (unweighted), detached."""
+        """One G step; returns ``loss/g`` and the G-phase terms (unweighted), detached."""
         n = self.hparams.g_batch_size or self._d_batch_size
         self.toggle_optimizer(opt_g)
         labels = self.sample_labels(n)
-        seeking = self.hparams.get("mode_seeking_weight", 0.0) and n >= 2
-        if seeking and labels is not None:  # pairs (i, i + n // 2) share a class
-            h = n // 2
-            labels = torch.cat([labels[:h], labels[:h], labels[2 * h :]])
         z = torch.randn(n, self.z_dim, device=self.device)
+        for term in self.g_terms:
+            z, labels = term.inputs(z, labels)
         fake = self.generator(z, labels)
-        logits, class_logits = self._d_forward(fake, labels)
+        logits = self.discriminator(fake, labels)
         loss = self.loss_fn.g(logits)
         parts: dict[str, Tensor] = {}
-        matching = self.hparams.get("feature_matching_weight", 0.0)
-        colour = self.hparams.get("colour_matching_weight", 0.0)
-        if matching or colour:  # fake and the last D step's real batch, side by side
+        if self.g_terms:
             real, real_labels = self._last_real
-            images = torch.cat([fake, real])
-        if matching:  # one D pass; the real rows carry no gradient
-            both = None if labels is None else torch.cat([labels, real_labels])
-            features = self.discriminator.features(images, both)
-            term = class_feature_matching(features[:n], features[n:], labels, real_labels)
-            parts["loss/g_feature_matching"] = term.detach()
-            loss = loss + matching * term
-        if colour:
-            stats = colour_statistics(images)
-            term = class_feature_matching(stats[:n], stats[n:], labels, real_labels)
-            parts["loss/g_colour_matching"] = term.detach()
-            loss = loss + colour * term
-        if seeking:
-            loss = loss + self.hparams.mode_seeking_weight * mode_seeking_term(fake, z)
-        if class_logits is not None:
-            loss = loss + self.hparams.class_loss_weight * F.cross_entropy(class_logits, labels)
+            step = GStep(z, labels, fake, logits, self.discriminator, self.loss_fn,
+                         self.num_conditional_classes, real, real_labels)  # fmt: skip
+            for term in self.g_terms:
+                value = term.loss(step)
+                parts[term.key] = value.detach()
+                loss = loss + term.weight * value
         self._check_finite({"loss/g": loss})
         opt_g.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         opt_g.step()
         self.untoggle_optimizer(opt_g)
         return {"loss/g": loss.detach(), **parts}
-
-    def _d_forward(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor | None]:
-        """D's logits, and its class logits when the auxiliary class loss is on (else None)."""
-        if self.hparams.get("class_loss_weight", 0.0):
-            return self.discriminator.logits_and_classes(x, labels)
-        return self.discriminator(x, labels), None
 
     def _check_finite(self, losses: dict[str, Tensor]) -> None:
         # Checked before the optimizer step, so a NaN never reaches the weights. One stacked
@@ -417,12 +348,6 @@ class GANModule(L.LightningModule):
             self._pending_rng = None
 
 
-def wrong_labels(labels: Tensor, num_classes: int) -> Tensor:
-    """For every label, another class drawn uniformly from the ``num_classes - 1`` others."""
-    shift = torch.randint(1, num_classes, labels.shape, device=labels.device)
-    return (labels + shift) % num_classes
-
-
 def _check_contract(generator: nn.Module, discriminator: nn.Module) -> int:
     """The class count G conditions on; one-line errors for networks that break the contract."""
     for name in ("z_dim", "num_classes"):
@@ -443,31 +368,11 @@ def _check_contract(generator: nn.Module, discriminator: nn.Module) -> int:
     return generator.num_classes
 
 
-def _check_class_terms(
-    class_weight: float, mismatch_weight: float, num_classes: int, discriminator: nn.Module
-) -> None:
-    """One-line errors for the class-dependent terms (auxiliary class loss, mismatch) that
-    cannot work with these networks."""
-    for key, weight in (("class_loss_weight", class_weight), ("mismatch_weight", mismatch_weight)):
-        if weight and not num_classes:
-            raise ValueError(
-                f"{key} > 0 needs a conditional generator (num_classes >= 2); "
-                f"set {key} 0 for an unconditional one"
-            )
-    if class_weight and not callable(getattr(discriminator, "logits_and_classes", None)):
-        raise ValueError(
-            f"class_loss_weight > 0 needs a discriminator with logits_and_classes(x, y); "
-            f"{type(discriminator).__name__} has none (e.g. SmallDiscriminator(aux_classifier=True))"
-        )
-
-
-_WEIGHTS = (
-    "class_loss_weight",
-    "mismatch_weight",
-    "mode_seeking_weight",
-    "feature_matching_weight",
-    "colour_matching_weight",
-)
+def _is_config(value) -> bool:
+    """A class_path config (as the CLI records it) or nothing: kept in hparams."""
+    if isinstance(value, (list, tuple)):
+        return all(isinstance(v, dict) for v in value)
+    return isinstance(value, (dict, type(None)))
 
 
 def _validate(args: dict) -> None:
@@ -491,21 +396,17 @@ def _validate(args: dict) -> None:
         raise ValueError(f"max_g_steps must be >= 1, got {args['max_g_steps']}")
     if args["ema_decay"] is not None and not 0.0 <= args["ema_decay"] < 1.0:
         raise ValueError(f"ema_decay must be in [0, 1) or null, got {args['ema_decay']}")
-    for key in _WEIGHTS:  # `not >= 0` also catches NaN
-        if not args[key] >= 0:
-            raise ValueError(f"{key} must be >= 0, got {args[key]}")
-    m = args["mismatch_candidates"]
-    if isinstance(m, bool) or not isinstance(m, int) or m < 1:
-        raise ValueError(f"mismatch_candidates must be an int >= 1, got {m!r}")
+    terms = args["terms"] if args["terms"] is not None else []
+    if not isinstance(terms, (list, tuple)):
+        raise ValueError(f"terms must be a list of srngan.terms.Term, got {type(terms).__name__}")
+    for term in terms:
+        if not isinstance(term, (DTerm, GTerm)):
+            raise ValueError(
+                "terms must be srngan.terms.DTerm / GTerm objects (MatchingAwareD, ModeSeeking, "
+                f"ClassMatching or your subclass), got {type(term).__name__}"
+            )
     w = args["d_warmup_steps"]
     if isinstance(w, bool) or not isinstance(w, int) or w < 0:
         raise ValueError(f"d_warmup_steps must be an int >= 0, got {w!r}")
-    if args["feature_matching_weight"] and not callable(
-        getattr(args["discriminator"], "features", None)
-    ):
-        raise ValueError(
-            "feature_matching_weight > 0 needs a discriminator with features(x, y); "
-            f"{type(args['discriminator']).__name__} has none"
-        )
     if args["lr_decay"] not in ("linear", "none"):
         raise ValueError(f"unknown lr_decay {args['lr_decay']!r}; allowed: linear, none")
