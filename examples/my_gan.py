@@ -1,10 +1,13 @@
-"""A DCGAN-style generator and discriminator of your own, trained by srngan with SRN in D."""
+"""A DCGAN-style generator and discriminator of your own, and a training term of your own,
+trained by srngan with SRN in D."""
 
 import itertools
 import math
 
 import torch
 from torch import nn
+
+from srngan.terms import DStep, DTerm
 
 
 class DCGANGenerator(nn.Module):
@@ -44,3 +47,15 @@ class DCGANDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.head(self.body(x).flatten(1)).squeeze(1)
+
+
+class DriftPenalty(DTerm):
+    """A training term of your own: keeps D's logits on real images near 0 (Karras et al.
+    2018's epsilon drift), logged as ``loss/d_drift_penalty``. Its rows (the reals again)
+    join D's one forward of the step, so D still takes one power iteration per step."""
+
+    def rows(self, step: DStep):
+        return step.real, step.real_labels
+
+    def loss(self, step: DStep, logits: torch.Tensor | None) -> torch.Tensor:
+        return logits.pow(2).mean()

@@ -1,5 +1,6 @@
-"""README "Bring your own model": the user's DCGAN module and YAML, trained, sampled, exported,
-evaluated and reloaded with no srngan change, each command in a fresh process."""
+"""docs/training.md "Bring your own model" (the README's short version points there): the user's
+DCGAN module, term and YAML, trained, sampled, exported, evaluated and reloaded with no srngan
+change, each command in a fresh process."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ import pytest
 from conftest import REPO
 
 EXAMPLE = REPO / "examples"
-README = (REPO / "README.md").read_text()
+PAGE = (REPO / "docs" / "training.md").read_text()
 
 
 def _section() -> str:
-    start = README.index("## Bring your own model")
-    return README[start : README.index("\n## ", start + 1)]
+    start = PAGE.index("## Bring your own model")
+    end = PAGE.find("\n## ", start + 1)
+    return PAGE[start : end if end > 0 else len(PAGE)]
 
 
 def test_readme_shows_the_example_files_verbatim():
@@ -51,6 +53,7 @@ def test_user_networks_train_sample_export_evaluate_reload(user_folder, inceptio
     env = {**os.environ, "PYTHONPATH": path, "SRNGAN_INCEPTION_WEIGHTS": str(inception_weights)}
     tiny = {  # the README's commands, shrunk to seconds
         "fit": ["--model.max_g_steps", "3", "--data.init_args.num_images", "64",
+                "--model.log_every_n_g_steps", "1",
                 "--checkpoint.every_n_g_steps", "2", "--trainer.accelerator", "cpu"],
         "sample": [],
         "export": [],
@@ -73,7 +76,8 @@ def test_user_networks_train_sample_export_evaluate_reload(user_folder, inceptio
         "from srngan.training.module import GANModule\n"
         f"m = GANModule.load_from_checkpoint({str(ckpt)!r}, map_location='cpu')\n"
         "print(type(m.generator).__module__, type(m.generator).__name__,"
-        " type(m.discriminator).__name__, type(m.regularizer).__name__, m.g_step)\n"
+        " type(m.discriminator).__name__, type(m.regularizer).__name__,"
+        " [type(t).__name__ for t in m.terms], m.g_step)\n"
         "import torch; from srngan.nn._srn import _StableRankNorm\n"
         "print(sum(isinstance(x, _StableRankNorm) for x in m.discriminator.modules()))\n"
     )
@@ -81,7 +85,13 @@ def test_user_networks_train_sample_export_evaluate_reload(user_folder, inceptio
                             timeout=300, cwd=user_folder.parent)  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     first, second = result.stdout.strip().splitlines()[-2:]
-    assert first == "my_gan DCGANGenerator DCGANDiscriminator StableRankNorm 3"
+    assert first == "my_gan DCGANGenerator DCGANDiscriminator StableRankNorm ['DriftPenalty'] 3"
+    # The user's term was trained and logged under its own key.
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(ckpt.parents[1]))
+    events.Reload()
+    assert "loss/d_drift_penalty" in events.Tags()["scalars"]
     assert int(second) == 4  # three convs and the linear head of D, all SRN
 
 

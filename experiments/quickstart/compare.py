@@ -1,5 +1,8 @@
 """Equal-G-step comparison of quickstart candidates: class control vs. G-steps and time.
 
+History: the candidates pass srngan 0.2 flags (see docs/quickstart.md, "Names since 0.3");
+run them from the last 0.2 commit.
+
 Each candidate is a config plus ``srngan fit`` overrides. A run trains with the real
 ``GANModule`` (no logger, no checkpoints), evaluates the class accuracy of class-conditional
 EMA samples with the domain classifier (``srngan.metrics.domain``) every ``--eval-every``
