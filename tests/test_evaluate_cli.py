@@ -132,8 +132,7 @@ def test_metrics_callback_during_fit(tmp_path, tiny_fit):
 def test_domain_metrics_of_an_unconditional_generator(tmp_path, tiny_fit):
     # The domain classifier knows the procedural data's classes even when G ignores them.
     run = tiny_fit(
-        tmp_path, "--model.generator.num_classes", "0", "--model.discriminator.num_classes", "0",
-        "--model.mismatch_weight", "0",
+        tmp_path, "--model.generator.num_classes", "0", "--model.discriminator.num_classes", "0"
     )  # fmt: skip
     out = tmp_path / "r.json"
     main(["evaluate", "--ckpt", str(run / "checkpoints" / "last.ckpt"), "--extractor", "domain",

@@ -18,8 +18,8 @@ def checkpoints(tmp_path_factory):
 
     out = {}
     for name, extra in (("cond", ["--data.num_procedural_classes", "6", "--model.ema_decay", "0.9"]),
-                        ("uncond", ["--model.generator.num_classes", "0", "--model.discriminator.num_classes", "0",
-                                    "--model.mismatch_weight", "0"])):  # fmt: skip
+                        ("uncond", ["--model.generator.num_classes", "0",
+                                    "--model.discriminator.num_classes", "0"])):  # fmt: skip
         run = fit_tiny(tmp_path_factory.mktemp(name), *extra)
         out[name] = run / "checkpoints" / "last.ckpt"
     return out

@@ -1,7 +1,8 @@
 """Can the quickstart's discriminator tell the shapes apart? ``SmallDiscriminator`` with its
 auxiliary class head, trained as a plain classifier on the procedural images (batch 32, the
 GAN's Adam settings of the section-3 quickstart), with and without SRN-70, and at base 32;
-accuracy on 1000 held-out images every 1000 steps, overall and per class.
+accuracy on 1000 held-out images every 1000 steps, overall and per class. History: the class
+head was removed in 0.3 (no gain); run this from the last 0.2 commit (docs/quickstart.md).
 
     OMP_NUM_THREADS=1 python experiments/quickstart/d_as_classifier.py
 
