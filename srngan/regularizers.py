@@ -45,8 +45,10 @@ class Regularizer:
 
 
 class SpectralNorm(Regularizer):
-    """Spectral normalization (Miyato et al. 2018): torch's ``spectral_norm`` on every Linear,
-    Conv and Embedding layer (``W / sigma_1(W)``, one power iteration per training forward)."""
+    """Spectral normalization (Miyato et al. 2018) on every Linear, Conv and Embedding layer
+    (``W / sigma_1(W)``, one power iteration per training forward): srngan's parametrization
+    with ``rank_ratio=1``, bitwise equal to torch's ``spectral_norm`` in float32 and safe under
+    autocast (its power iteration and ``W / sigma`` stay float32)."""
 
     def apply(self, discriminator: nn.Module) -> nn.Module:
         return normalize_modules(discriminator, "sn")

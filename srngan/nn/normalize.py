@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 from torch import nn
-from torch.nn.utils.parametrizations import spectral_norm
 
 from srngan.nn.stable_rank_norm import stable_rank_norm
 
@@ -35,9 +34,12 @@ def normalize_modules(
 
     Args:
         model: the model, modified in place and returned.
-        kind: ``"none"`` (leave it), ``"sn"`` (torch's own
-            :func:`~torch.nn.utils.parametrizations.spectral_norm`) or ``"srn"``
-            (:func:`~srngan.nn.stable_rank_norm` with ``rank_ratio``).
+        kind: ``"none"`` (leave it), ``"sn"`` (spectral normalization:
+            :func:`~srngan.nn.stable_rank_norm` with ``rank_ratio=1``, the same buffers, warm
+            start and float32 arithmetic as torch's
+            :func:`~torch.nn.utils.parametrizations.spectral_norm`, bitwise equal to it in
+            float32, and kept in float32 under autocast, where torch's fails on CUDA) or
+            ``"srn"`` (:func:`~srngan.nn.stable_rank_norm` with ``rank_ratio``).
         rank_ratio: target stable rank fraction for ``"srn"``, in (0, 1].
         n_power_iterations: power-iteration steps per training forward.
 
@@ -56,8 +58,6 @@ def normalize_modules(
     # Collect first: registering a parametrization adds submodules while we iterate.
     layers = [m for m in model.modules() if isinstance(m, NORMALIZABLE_LAYERS)]
     for layer in layers:
-        if kind == "sn":
-            spectral_norm(layer, n_power_iterations=n_power_iterations)
-        else:
-            stable_rank_norm(layer, rank_ratio=rank_ratio, n_power_iterations=n_power_iterations)
+        ratio = 1.0 if kind == "sn" else rank_ratio
+        stable_rank_norm(layer, rank_ratio=ratio, n_power_iterations=n_power_iterations)
     return model

@@ -57,6 +57,11 @@ class GStepProgressBar(TQDMProgressBar, GStepCallback):
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         pass
 
+    def get_metrics(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict:
+        # The module's floats of the last logging interval: what self.log would show, without
+        # Lightning reading a logged tensor back after every batch.
+        return {**super().get_metrics(trainer, pl_module), **getattr(pl_module, "progress", {})}
+
 
 class GStepCheckpoint(ModelCheckpoint, GStepCallback):
     """``last.ckpt`` and ``gstep=NNNNNNN.ckpt`` every ``every_n_g_steps`` G-steps, and at the end.

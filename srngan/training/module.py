@@ -129,6 +129,12 @@ class GANModule(L.LightningModule):
         self._g_step_ended = False
         self._d_sums: dict[str, Tensor] = {}
         self._pending_rng: dict | None = None
+        # The first non-finite loss (G-step, key, value), kept on the device; read only at
+        # logging intervals and before a checkpoint (see _flag_non_finite).
+        self._bad: tuple[Tensor, Tensor, Tensor] | None = None
+        self._bad_keys: list[str] = []
+        self._bad_key_ids: dict[tuple[str, ...], Tensor] = {}
+        self.progress: dict[str, float] = {}  # the progress bar's values, per logging interval
 
     # ----------------------------------------------------------------- sampling
     def sample_labels(self, n: int, generator: torch.Generator | None = None) -> Tensor | None:
@@ -216,7 +222,7 @@ class GANModule(L.LightningModule):
             parts["loss/penalty"] = penalty
             loss = loss + penalty
         parts["loss/d"] = loss
-        self._check_finite(parts)
+        self._flag_non_finite(parts)
         opt_d.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         opt_d.step()
@@ -230,12 +236,15 @@ class GANModule(L.LightningModule):
         if self._warmup_done < self.hparams.d_warmup_steps:
             return
         sums, self._d_sums = self._d_sums, {}  # G-step 1 logs only its own D steps
+        bad = (self._bad[0] >= 0).float()
+        # Once, at the warm-up's end: its mean D loss and whether any process saw a NaN.
+        total, bad_anywhere = self.trainer.strategy.reduce(
+            torch.stack([sums["loss/d"] / self._warmup_seen, bad]), reduce_op="sum"
+        ).tolist()
+        self.raise_if_non_finite(elsewhere=bad_anywhere > 0)
         if self.hparams.log_every_n_g_steps:
-            mean = self.trainer.strategy.reduce(
-                sums["loss/d"] / self._warmup_seen, reduce_op="mean"
-            )
             for logger in self.loggers:
-                logger.log_metrics({"loss/d_warmup": float(mean)}, step=0)
+                logger.log_metrics({"loss/d_warmup": total / self.trainer.world_size}, step=0)
 
     def _generator_phase(self, opt_g) -> dict[str, Tensor]:
         """One G step; returns ``loss/g`` and the G-phase terms (unweighted), detached."""
@@ -257,23 +266,51 @@ class GANModule(L.LightningModule):
                 value = term.loss(step)
                 parts[term.key] = value.detach()
                 loss = loss + term.weight * value
-        self._check_finite({"loss/g": loss})
+        self._flag_non_finite({"loss/g": loss})
         opt_g.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         opt_g.step()
         self.untoggle_optimizer(opt_g)
         return {"loss/g": loss.detach(), **parts}
 
-    def _check_finite(self, losses: dict[str, Tensor]) -> None:
-        # Checked before the optimizer step, so a NaN never reaches the weights. One stacked
-        # isfinite and a single host sync per phase.
+    def _flag_non_finite(self, losses: dict[str, Tensor]) -> None:
+        # Recorded on the device, without a host read, so the step never waits for the
+        # device; the record is read at the logging interval (a diverged run stops within
+        # one) and before any checkpoint is written (a non-finite state is never saved).
         values = torch.stack([v.detach().float() for v in losses.values()])
-        if bool(torch.isfinite(values).all()):
+        keys = tuple(losses)
+        ids = self._bad_key_ids.get(keys)
+        if ids is None or ids.device != values.device:
+            for key in keys:
+                if key not in self._bad_keys:
+                    self._bad_keys.append(key)
+            ids = torch.tensor([self._bad_keys.index(k) for k in keys], device=values.device)
+            self._bad_key_ids[keys] = ids
+        if self._bad is None or self._bad[0].device != values.device:
+            minus_one = torch.full((), -1, dtype=torch.long, device=values.device)
+            self._bad = (minus_one, minus_one.clone(), values.new_zeros(()))
+        finite = torch.isfinite(values)
+        first = (~finite).int().argmax()  # the first non-finite entry (0 when all are finite)
+        new = ~finite.all() & (self._bad[0] < 0)
+        self._bad = (
+            torch.where(new, self.g_step + 1, self._bad[0]),
+            torch.where(new, ids[first], self._bad[1]),
+            torch.where(new, values[first], self._bad[2]),
+        )
+
+    def raise_if_non_finite(self, elsewhere: bool = False) -> None:
+        """Raise :class:`~srngan.errors.NonFiniteError` naming the first non-finite loss and
+        its G-step, if one was seen (``elsewhere``: another process saw one). A host read."""
+        step = -1 if self._bad is None else int(self._bad[0])
+        if step < 0 and not elsewhere:
             return
-        bad = [f"{k}={float(v):g}" for k, v in zip(losses, values) if not torch.isfinite(v)]
+        where = "on another process"
+        if step >= 0:
+            key, value = self._bad_keys[int(self._bad[1])], float(self._bad[2])
+            where = f"at G-step {step}: {key}={value:g}"
         raise NonFiniteError(
-            f"non-finite loss at G-step {self.g_step + 1}: {', '.join(bad)}; training stopped, "
-            "the last good checkpoint is kept (lower the learning rate or resume from it)"
+            f"non-finite loss {where}; training stopped, the last good checkpoint is kept "
+            "(lower the learning rate or resume from it)"
         )
 
     def total_d_steps(self) -> int:
@@ -281,25 +318,30 @@ class GANModule(L.LightningModule):
         return self._warmup_done + self.g_step * self.hparams.n_dis + self._d_steps_since_g
 
     def _log_cycle(self, g_parts: dict[str, Tensor]) -> None:
-        g_loss = g_parts["loss/g"]
         n_dis = self.hparams.n_dis
         d_means = {k: v / n_dis for k, v in self._d_sums.items()}
         self._d_sums = {}
-        self.log("d_loss", d_means["loss/d"], prog_bar=True, logger=False)
-        self.log("g_loss", g_loss, prog_bar=True, logger=False)
         every = self.hparams.log_every_n_g_steps
-        if not every or self.g_step % every:
-            return
+        if every and self.g_step % every:
+            return  # between intervals: no host read, no collective
         metrics = {**d_means, **g_parts}
-        # Mean over processes (a collective: every rank calls it), then rank 0's loggers write.
-        metrics = {
-            k: float(self.trainer.strategy.reduce(v, reduce_op="mean")) for k, v in metrics.items()
-        }
+        bad = torch.zeros((), device=self.device) if self._bad is None else self._bad[0] >= 0
+        # One collective for every scalar and the non-finite flag, then one host read.
+        stacked = torch.stack([*(v.float() for v in metrics.values()), bad.float()])
+        summed = self.trainer.strategy.reduce(stacked, reduce_op="sum").tolist()
+        world = self.trainer.world_size
+        self.raise_if_non_finite(elsewhere=summed[-1] > 0)
+        if not every:
+            return  # logging off: the check above still runs every G-step
+        values = {k: v / world for k, v in zip(metrics, summed)}
+        # Floats for the progress bar (GStepProgressBar): self.log would make Lightning read
+        # the logged tensors back after every batch, a device sync per batch.
+        self.progress = {"d_loss": round(values["loss/d"], 3), "g_loss": round(values["loss/g"], 3)}
         opt_g, opt_d = self.optimizers()
-        metrics["lr/g"] = opt_g.param_groups[0]["lr"]
-        metrics["lr/d"] = opt_d.param_groups[0]["lr"]
+        values["lr/g"] = opt_g.param_groups[0]["lr"]
+        values["lr/d"] = opt_d.param_groups[0]["lr"]
         for logger in self.loggers:
-            logger.log_metrics(metrics, step=self.g_step)
+            logger.log_metrics(values, step=self.g_step)
 
     # ----------------------------------------------------------------- setup
     def configure_optimizers(self):
@@ -314,6 +356,7 @@ class GANModule(L.LightningModule):
         return [opt_g, opt_d], [LambdaLR(opt_g, factor), LambdaLR(opt_d, factor)]
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
+        self.raise_if_non_finite()  # never a diverged state on disk
         checkpoint["srngan"] = {
             "g_step": self.g_step,
             "d_steps_since_g": self._d_steps_since_g,
@@ -341,6 +384,9 @@ class GANModule(L.LightningModule):
         )
         if datamodule is not None and hasattr(datamodule, "resume_from"):
             datamodule.resume_from(self.total_d_steps())
+
+    def on_train_end(self) -> None:
+        self.raise_if_non_finite()
 
     def on_train_start(self) -> None:
         if self._pending_rng is not None:
