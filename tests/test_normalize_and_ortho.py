@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
-from torch.nn.utils.parametrizations import _SpectralNorm
+from torch.nn.utils.parametrizations import spectral_norm
 
 from srngan.nn import normalize_modules, orthonormal_penalty
 from srngan.nn._srn import _StableRankNorm
@@ -25,13 +25,28 @@ def _parametrized(model):
     return [m for m in model.modules() if parametrize.is_parametrized(m, "weight")]
 
 
-@pytest.mark.parametrize(("kind", "cls"), [("sn", _SpectralNorm), ("srn", _StableRankNorm)])
-def test_every_weight_layer_is_normalized(kind, cls):
+@pytest.mark.parametrize(("kind", "ratio"), [("sn", 1.0), ("srn", 0.5)])
+def test_every_weight_layer_is_normalized(kind, ratio):
     model = normalize_modules(_model(), kind, rank_ratio=0.5)
     layers = _parametrized(model)
     assert len(layers) == 3  # conv, conv-transpose, linear; BatchNorm is left alone
-    assert all(isinstance(m.parametrizations.weight[0], cls) for m in layers)
+    assert all(isinstance(m.parametrizations.weight[0], _StableRankNorm) for m in layers)
+    assert all(m.parametrizations.weight[0].rank_ratio == ratio for m in layers)
     assert model(torch.randn(2, 3, 6, 6)).shape == (2, 1)
+
+
+def test_sn_equals_torch_spectral_norm_bitwise_conv_transpose_included():
+    torch.manual_seed(0)
+    ours, theirs = _model(), _model()
+    theirs.load_state_dict(ours.state_dict())
+    torch.manual_seed(1)
+    normalize_modules(ours, "sn")
+    torch.manual_seed(1)
+    for i in (0, 2, 5):  # ConvTranspose normalized along dim 1, as torch's own does
+        spectral_norm(theirs[i], dim=1 if i == 2 else 0)
+    x = torch.randn(2, 3, 6, 6)
+    for _ in range(3):
+        assert torch.equal(ours(x), theirs(x))
 
 
 def test_none_leaves_model_alone():

@@ -63,6 +63,9 @@ class GANModule(L.LightningModule):
         d_warmup_steps: D steps before G's first step (0: off), each an ordinary D step (its
             D-phase terms included). G-steps, the LR schedule and every G-step callback start
             after them; their mean D loss is logged as ``loss/d_warmup`` at G-step 0.
+        adam: torch's Adam implementation: ``default`` (torch's choice), ``foreach`` (one
+            kernel per op over all parameters) or ``fused`` (one kernel per step; the fastest
+            on a GPU). The same update up to float rounding.
 
     Example::
 
@@ -97,6 +100,7 @@ class GANModule(L.LightningModule):
         log_every_n_g_steps: int = 10,
         terms: list[Term] | None = None,
         d_warmup_steps: int = 0,
+        adam: Literal["default", "foreach", "fused"] = "default",
     ) -> None:
         super().__init__()
         _validate(locals())
@@ -346,8 +350,13 @@ class GANModule(L.LightningModule):
     # ----------------------------------------------------------------- setup
     def configure_optimizers(self):
         hp = self.hparams
-        opt_g = torch.optim.Adam(self.generator.parameters(), lr=hp.lr_g, betas=tuple(hp.betas))
-        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=hp.lr_d, betas=tuple(hp.betas))
+        impl = {"foreach": {"foreach": True}, "fused": {"fused": True}}.get(hp.get("adam"), {})
+        opt_g = torch.optim.Adam(
+            self.generator.parameters(), lr=hp.lr_g, betas=tuple(hp.betas), **impl
+        )
+        opt_d = torch.optim.Adam(
+            self.discriminator.parameters(), lr=hp.lr_d, betas=tuple(hp.betas), **impl
+        )
         if hp.lr_decay == "linear":
             factor = lambda step: max(0.0, 1.0 - step / hp.max_g_steps)  # noqa: E731
         else:
@@ -454,5 +463,7 @@ def _validate(args: dict) -> None:
     w = args["d_warmup_steps"]
     if isinstance(w, bool) or not isinstance(w, int) or w < 0:
         raise ValueError(f"d_warmup_steps must be an int >= 0, got {w!r}")
+    if args["adam"] not in ("default", "foreach", "fused"):
+        raise ValueError(f"unknown adam {args['adam']!r}; allowed: default, foreach, fused")
     if args["lr_decay"] not in ("linear", "none"):
         raise ValueError(f"unknown lr_decay {args['lr_decay']!r}; allowed: linear, none")
