@@ -34,7 +34,7 @@ def _config(path, values, mode="min"):
     path.write_text(
         "trainer:\n  callbacks:\n"
         f"    - class_path: test_best_and_loggers.ScriptedMetrics\n      init_args: {{values: {values}}}\n"
-        "    - class_path: srngan.training.best_checkpoint.BestCheckpoint\n"
+        "    - class_path: srngan.BestCheckpoint\n"
         f"      init_args: {{monitor: fid, mode: {mode}}}\n"
     )
     return str(path)
@@ -164,10 +164,10 @@ def test_metrics_callback_with_two_loggers_and_best_checkpoint(tmp_path):
     - class_path: lightning.pytorch.loggers.CSVLogger
       init_args: {{save_dir: {tmp_path}, name: csv}}
   callbacks:
-    - class_path: srngan.training.metrics_callback.MetricsCallback
+    - class_path: srngan.MetricsCallback
       init_args: {{every_n_g_steps: 1, metrics: [elhist], elhist_pairs: 10, at_train_end: false,
                   extractor: domain}}  # eLhist uses none; inception would want its weights
-    - class_path: srngan.training.best_checkpoint.BestCheckpoint
+    - class_path: srngan.BestCheckpoint
       init_args: {{monitor: {keys.KEY_ELHIST_P95}, mode: min}}
 """)
     main(["fit", *TINY, "--config", str(cfg), "--trainer.default_root_dir", str(tmp_path)])

@@ -104,7 +104,7 @@ def test_evaluate_bad_arguments(capsys, argv, message):
 def test_metrics_callback_during_fit(tmp_path, tiny_fit):
     extra = tmp_path / "metrics.yaml"
     extra.write_text(
-        "trainer:\n  callbacks:\n    - class_path: srngan.training.metrics_callback.MetricsCallback\n"
+        "trainer:\n  callbacks:\n    - class_path: srngan.MetricsCallback\n"
         "      init_args: {every_n_g_steps: 2, extractor: domain, metrics: [is, fid, elhist],\n"
         "                  final_metrics: [nd], nd_iterations: 2, nd_eval_samples: 16,\n"
         "                  num_samples: 40, num_is_samples: 40, num_real: 48, elhist_pairs: 20}\n"

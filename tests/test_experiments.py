@@ -149,7 +149,7 @@ trainer:
   callbacks:
     - class_path: srngan.training.generalization.GeneralizationGap
       init_args: {every_n_g_steps: 1, num_images: 16}
-    - class_path: srngan.training.metrics_callback.MetricsCallback
+    - class_path: srngan.MetricsCallback
       init_args: {every_n_g_steps: 2, extractor: domain, metrics: [kid],
                   reference_splits: [train, test], num_samples: 32, num_real: 32,
                   kid_subsets: 2, kid_subset_size: 16, final_metrics: [elhist], elhist_pairs: 20}

@@ -177,7 +177,7 @@ def test_fit_logs_binding_gap_and_heldout_metrics(tmp_path, tiny_fit):
     extra = tmp_path / "extra.yaml"
     extra.write_text(
         "trainer:\n  callbacks:\n"
-        "    - class_path: srngan.training.metrics_callback.MetricsCallback\n"
+        "    - class_path: srngan.MetricsCallback\n"
         "      init_args: {every_n_g_steps: 0, extractor: domain, metrics: [fid, kid],\n"
         "                  reference_splits: [train, test], num_samples: 32, num_real: 32,\n"
         "                  kid_subsets: 2, kid_subset_size: 16}\n"

@@ -184,7 +184,7 @@ def test_ddp_two_processes_train_and_evaluate(tmp_path):
     cfg = tmp_path / "ddp.yaml"
     cfg.write_text(
         "trainer:\n  callbacks:\n    - class_path: helpers.BufferConsistency\n"
-        "    - class_path: srngan.training.metrics_callback.MetricsCallback\n"
+        "    - class_path: srngan.MetricsCallback\n"
         "      init_args: {every_n_g_steps: 0, extractor: domain, metrics: [is, fid],\n"
         "                  num_samples: 40, num_is_samples: 40, num_real: 48}\n"
     )

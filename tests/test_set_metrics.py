@@ -333,7 +333,7 @@ def test_metrics_callback_wants_the_vgg_weights_at_the_start(tmp_path, inception
 
     cfg = tmp_path / "m.yaml"
     cfg.write_text(
-        "trainer:\n  callbacks:\n    - class_path: srngan.training.metrics_callback.MetricsCallback\n"
+        "trainer:\n  callbacks:\n    - class_path: srngan.MetricsCallback\n"
         f"      init_args: {{metrics: [prc], inception_weights: {inception_weights}}}\n"
     )
     with pytest.raises(SystemExit):

@@ -36,7 +36,7 @@ TEMPLATE = """\
 # Shattering (random labels): --data.init_args.random_labels true (paper: twice the epochs).
 seed_everything: 0
 model:
-  class_path: srngan.classification.ClassifierModule
+  class_path: srngan.ClassifierModule
   init_args:
     network:
       class_path: srngan.classification.networks.{network}
@@ -49,7 +49,7 @@ model:
     lr_milestones: {milestones}
     lr_gamma: {gamma}
 data:
-  class_path: srngan.classification.ClassificationDataModule
+  class_path: srngan.ClassificationDataModule
   init_args:
     dataset: {dataset}
     root: data

@@ -54,7 +54,7 @@ def read_checkpoint(path: str | os.PathLike):
 
 def resolve_checkpoint(name: str | os.PathLike, runs_root: str | os.PathLike = "runs") -> Path:
     """The checkpoint file ``--ckpt`` names: a path; ``best``, the newest ``best.ckpt`` under
-    ``runs_root`` (written by :class:`~srngan.training.best_checkpoint.BestCheckpoint`); or
+    ``runs_root`` (written by :class:`~srngan.BestCheckpoint`); or
     ``RUN_DIR/best``, that run's ``checkpoints/best.ckpt``."""
     text = str(name)
     if text == "best":
@@ -64,7 +64,7 @@ def resolve_checkpoint(name: str | os.PathLike, runs_root: str | os.PathLike = "
         if not found:
             raise CommandError(
                 f"--ckpt best: no checkpoints/best.ckpt under {runs_root}/ (a run keeps one with "
-                "the srngan.training.best_checkpoint.BestCheckpoint callback); pass a checkpoint file"
+                "the srngan.BestCheckpoint callback); pass a checkpoint file"
             )
         print(f"--ckpt best: {found[-1]}")
         return found[-1]

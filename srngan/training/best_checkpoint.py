@@ -4,9 +4,9 @@ Add it beside the metrics callback (it acts on the results that callback compute
 
     trainer:
       callbacks:
-        - class_path: srngan.training.metrics_callback.MetricsCallback
+        - class_path: srngan.MetricsCallback
           init_args: {every_n_g_steps: 5000, metrics: [fid]}
-        - class_path: srngan.training.best_checkpoint.BestCheckpoint
+        - class_path: srngan.BestCheckpoint
           init_args: {monitor: frechet_inception_distance, mode: min}
 
 Then ``srngan sample --ckpt best`` (the newest ``best.ckpt`` under ``runs/``) or
@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import lightning as L
-import torch
 
-from srngan.training.checkpoint_io import UNREADABLE_ERRORS, atomic_torch_save
+from srngan._lightning_private import dump_checkpoint
+from srngan.atomic import atomic_torch_save
+from srngan.training.checkpoint_io import UnreadableCheckpoint, read_checkpoint
 from srngan.training.gstep import GStepCallback, run_dir
 
 BEST_KEY = "srngan_best"
@@ -35,7 +36,7 @@ class BestCheckpoint(GStepCallback):
     The metrics callback hands each evaluation's record to :meth:`on_metrics` on every rank; when
     ``monitor`` improves, the full training state (the same content as ``last.ckpt``, so it can
     also be resumed from) is written by rank 0 through
-    :func:`~srngan.training.checkpoint_io.atomic_torch_save` (temporary file, fsync, rename): a
+    :func:`~srngan.atomic.atomic_torch_save` (temporary file, fsync, rename): a
     kill during the write leaves the previous ``best.ckpt`` whole. The best value so far is part
     of the callback's state in every checkpoint, and at the start of a run it is also read back
     from the ``best.ckpt`` on disk, so a resumed run never replaces a better ``best.ckpt`` (one
@@ -123,7 +124,7 @@ class BestCheckpoint(GStepCallback):
     def save(self, trainer: L.Trainer) -> Path:
         """Write the current training state to :meth:`path` (all ranks call; rank 0 writes)."""
         path = self.path(trainer)
-        state = trainer._checkpoint_connector.dump_checkpoint(weights_only=False)
+        state = dump_checkpoint(trainer)
         state[BEST_KEY] = {
             "monitor": self.monitor, "mode": self.mode, "value": self.best,
             "g_step": self.best_g_step,
@@ -139,8 +140,8 @@ def read_best_record(path: Path) -> dict | None:
     if not path.is_file():
         return None
     try:
-        raw = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
-    except UNREADABLE_ERRORS:
+        raw = read_checkpoint(path, mmap=True)
+    except UnreadableCheckpoint:
         return None
-    record = raw.get(BEST_KEY) if isinstance(raw, dict) else None
+    record = raw.get(BEST_KEY)
     return record if isinstance(record, dict) and "value" in record else None

@@ -10,8 +10,11 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm
 from torchvision.utils import make_grid, save_image
 
+from srngan._lightning_private import dump_checkpoint
+from srngan.atomic import atomic_path, stale_temporaries
 from srngan.errors import NonFiniteError
 from srngan.nn.diagnostics import (
     binding_scalars,
@@ -25,34 +28,74 @@ from srngan.training.preemption import PreemptionHandler
 
 
 class GStepProgressBar(TQDMProgressBar, GStepCallback):
-    """One bar over the whole run, counting generator steps up to ``max_g_steps``.
+    """One bar over the whole run, counting generator steps up to ``max_g_steps``; before it,
+    when the model has a D warm-up (``d_warmup_steps``), a bar of the warm-up's D steps.
+
+    The warm-up bar counts ``module.total_d_steps()`` up to ``d_warmup_steps`` (its rate and
+    ETA are the warm-up's own); when the warm-up ends it stays on screen, complete, and the
+    G-step bar starts, its rate and ETA measured from there.
 
     Args:
-        refresh_rate: update the bar every this many G-steps.
+        refresh_rate: update the bar every this many G-steps (warm-up: D steps).
     """
 
     def __init__(self, refresh_rate: int = 1) -> None:
         super().__init__(refresh_rate=refresh_rate)
+        self._warmup_steps = 0  # > 0 while the warm-up bar is shown
+
+    def init_train_tqdm(self) -> Tqdm:
+        # Created with its own description and length (Lightning's shows "Training 0/?" first).
+        module = self.trainer.lightning_module
+        if self._warmup_steps:
+            return self._bar("D warm-up", self._warmup_steps, _warmup_done(module))
+        return self._bar("G-steps", module.hparams.max_g_steps, module.g_step)
+
+    def _bar(self, description: str, total: int, initial: int) -> Tqdm:
+        return Tqdm(
+            desc=description,
+            total=total,
+            initial=initial,
+            position=2 * self.process_position,
+            disable=self.is_disabled,
+            leave=True,
+            dynamic_ncols=True,
+            file=sys.stdout,
+            smoothing=0,
+            bar_format=self.BAR_FORMAT,
+        )
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        warmup = int(pl_module.hparams.get("d_warmup_steps", 0) or 0)
+        self._warmup_steps = warmup if _warmup_done(pl_module) < warmup else 0
         super().on_train_start(trainer, pl_module)
-        bar = self.train_progress_bar
-        bar.total = pl_module.hparams.max_g_steps
-        bar.initial = bar.n = pl_module.g_step
-        bar.set_description("G-steps")
 
     def on_train_epoch_start(self, trainer: L.Trainer, *_: Any) -> None:
         pass  # one bar for the run: epochs over a small dataset are not a unit of progress
 
-    def on_train_batch_end(self, *_: Any) -> None:
-        pass  # the bar moves per G-step, not per batch
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *_: Any) -> None:
+        # G-steps move the bar in on_g_step_end; only the warm-up moves it per batch.
+        if not self._warmup_steps:
+            return
+        done, bar = _warmup_done(pl_module), self.train_progress_bar
+        if done >= self._warmup_steps:
+            bar.n = self._warmup_steps
+            bar.refresh()
+            bar.close()  # left on screen, complete
+            self._warmup_steps = 0
+            self.train_progress_bar = self.init_train_tqdm()
+        elif self._update_now(done, self._warmup_steps):
+            bar.n = done
+            bar.refresh()
 
     def on_g_step_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         bar = self.train_progress_bar
-        if self._should_update(module.g_step, bar.total):
+        if self._update_now(module.g_step, bar.total):
             bar.n = module.g_step
             bar.set_postfix(self.get_metrics(trainer, module), refresh=False)
             bar.refresh()
+
+    def _update_now(self, current: int, total: int | None) -> bool:
+        return self.is_enabled and (current % self.refresh_rate == 0 or current == total)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         pass
@@ -61,6 +104,11 @@ class GStepProgressBar(TQDMProgressBar, GStepCallback):
         # The module's floats of the last logging interval: what self.log would show, without
         # Lightning reading a logged tensor back after every batch.
         return {**super().get_metrics(trainer, pl_module), **getattr(pl_module, "progress", {})}
+
+
+def _warmup_done(module: L.LightningModule) -> int:
+    # During the warm-up no G-step has run, so every D step so far is a warm-up step.
+    return module.total_d_steps() if module.g_step == 0 else int(module.hparams.d_warmup_steps)
 
 
 class GStepCheckpoint(ModelCheckpoint, GStepCallback):
@@ -100,9 +148,9 @@ class GStepCheckpoint(ModelCheckpoint, GStepCallback):
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # A resumed run's starting state is already on disk.
         self._saved_progress = _progress(pl_module)
-        if trainer.is_global_zero and self.dirpath and Path(self.dirpath).is_dir():
+        if trainer.is_global_zero and self.dirpath:
             # Temporary files of writes cut short by a SIGKILL or power cut (never read).
-            for stale in Path(self.dirpath).glob(".*.ckpt.*.tmp"):
+            for stale in stale_temporaries(self.dirpath, "*.ckpt"):
                 stale.unlink(missing_ok=True)
 
     def on_g_step_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
@@ -162,8 +210,7 @@ class GStepCheckpoint(ModelCheckpoint, GStepCallback):
         try:
             # Written by the rank that crashed, without the barrier of trainer.save_checkpoint:
             # other ranks may be stuck in a collective.
-            state = trainer._checkpoint_connector.dump_checkpoint(weights_only=False)
-            trainer.strategy.checkpoint_io.save_checkpoint(state, path)
+            trainer.strategy.checkpoint_io.save_checkpoint(dump_checkpoint(trainer), path)
         except Exception as err:  # the original error is what matters
             print(f"srngan: could not write an emergency checkpoint: {err}", file=sys.stderr)
             return
@@ -249,7 +296,8 @@ class SampleGrid(GStepCallback):
         if trainer.is_global_zero:
             folder = run_dir(trainer) / "samples"
             folder.mkdir(parents=True, exist_ok=True)
-            save_image(grid, folder / f"gstep_{module.g_step:07d}.png")
+            with atomic_path(folder / f"gstep_{module.g_step:07d}.png") as tmp:
+                save_image(grid, tmp, format="png")
             log_image(trainer.loggers, "samples", grid, module.g_step)
 
 

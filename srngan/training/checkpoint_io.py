@@ -1,24 +1,29 @@
-"""Checkpoints that no reader ever sees half-written, and reading them back safely.
+"""Checkpoints that no reader ever sees half-written, and the one checkpoint reader.
 
-:class:`AtomicCheckpointIO` writes each checkpoint to a temporary file beside its target, flushes
-and fsyncs it, then renames it into place (``os.replace`` is atomic within one filesystem, and the
-temporary file is in the target's own folder, so it always is). A kill, a full disk or a crash
-during the write leaves the previous file intact and at most a ``.<name>.*.tmp`` file behind.
-Lightning's own local save writes the target directly (and through a copy when the temporary
-folder is on another filesystem), which can leave a truncated ``last.ckpt``.
+:class:`AtomicCheckpointIO` writes each checkpoint through srngan's atomic writer
+(:func:`srngan.atomic.atomic_path`: temporary file beside the target, fsync, rename). A kill, a
+full disk or a crash during the write leaves the previous file intact and at most a
+``.<name>.*.tmp`` file behind. Lightning's own local save writes the target directly (and
+through a copy when the temporary folder is on another filesystem), which can leave a truncated
+``last.ckpt``.
+
+:func:`read_checkpoint` is how srngan reads any checkpoint (resume discovery, ``--ckpt_path``,
+the tool commands, ``best.ckpt``): a truncated, corrupt or foreign file is an
+:class:`UnreadableCheckpoint` (a one-line ``ValueError``), never a PyTorch traceback.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+
+from srngan.atomic import atomic_torch_save
 
 # What torch.load raises for a truncated, empty or foreign file.
 UNREADABLE_ERRORS = (
@@ -51,41 +56,20 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         atomic_torch_save(checkpoint, Path(str(path).removeprefix("file://")))
 
 
-def atomic_torch_save(obj: Any, path: Path) -> None:
-    """``torch.save(obj, path)`` through a fsynced temporary file in ``path``'s folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)  # the rename itself survives a power cut
+__all__ = ["AtomicCheckpointIO", "UnreadableCheckpoint", "atomic_torch_save", "read_checkpoint"]
 
 
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return  # not supported here (e.g. some network filesystems): the rename is still atomic
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+def read_checkpoint(path: str | os.PathLike, mmap: bool = False) -> dict:
+    """The checkpoint dict at ``path`` (on CPU); :class:`UnreadableCheckpoint` if it cannot be read.
 
-
-def read_checkpoint(path: str | os.PathLike) -> dict:
-    """The checkpoint dict at ``path`` (on CPU); :class:`UnreadableCheckpoint` if it cannot be read."""
+    Args:
+        path: a checkpoint file (a missing file is unreadable too: ``FileNotFoundError``).
+        mmap: map the tensors instead of reading them (for looking at a few entries of a large
+            checkpoint, e.g. ``best.ckpt``'s record).
+    """
     path = Path(path)
     try:
-        raw = torch.load(path, map_location="cpu", weights_only=False)
+        raw = torch.load(path, map_location="cpu", weights_only=False, mmap=mmap)
     except UNREADABLE_ERRORS as err:
         raise UnreadableCheckpoint(path, _first_line(err)) from err
     if not isinstance(raw, dict) or "state_dict" not in raw:
