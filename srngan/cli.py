@@ -19,6 +19,7 @@ from jsonargparse.typing import import_object
 from lightning.fabric.plugins import CheckpointIO
 from lightning.pytorch.cli import LightningCLI
 
+import srngan
 from srngan._lightning_private import cli_hyperparameters
 from srngan.console import quiet_console
 from srngan.error_messages import one_line_message
@@ -111,6 +112,12 @@ class SRNGANCLI(LightningCLI):
         # DDP rejects; "ddp" therefore means DDP with unused-parameter detection here.
         if config.trainer.get("strategy") == "ddp":
             config.trainer.strategy = "ddp_find_unused_parameters_true"
+        # New checkpoints record the public path (srngan.GANModule) even when the config names
+        # the defining module's (srngan 0.2's configs): both name the same class.
+        for key in ("model", "data"):
+            section = config.get(key)
+            if isinstance(section, Namespace) and section.get("class_path"):
+                section.class_path = public_class_path(section.class_path)
 
     def instantiate_classes(self) -> None:
         """Build the data module first, once: its ``resolution`` and ``num_classes`` fill the
@@ -175,6 +182,13 @@ def with_atomic_checkpoints(plugins):
     return [*plugins, AtomicCheckpointIO()]
 
 
+def public_class_path(class_path: str) -> str:
+    """``srngan.<Name>`` for the defining module's path of a public class (e.g.
+    ``srngan.training.module.GANModule``), else ``class_path`` unchanged."""
+    module, _, name = class_path.rpartition(".")
+    return f"srngan.{name}" if srngan._LAZY.get(name) == module else class_path
+
+
 def build_datamodule(data: Namespace) -> L.LightningDataModule:
     """The data module a config's ``data:`` section (``class_path`` and ``init_args``) describes,
     built as LightningCLI builds it (its ``save_hyperparameters`` records the config)."""
@@ -182,8 +196,10 @@ def build_datamodule(data: Namespace) -> L.LightningDataModule:
     parser.add_subclass_arguments(L.LightningDataModule, "data", fail_untyped=False)
     parsed = parser.parse_object({"data": data.as_dict()})
     hparams = {"_class_path": data.class_path, **(data.get("init_args") or Namespace()).as_dict()}
+    # jsonargparse >= 4.49 names it instantiate; older versions (Lightning allows them) do not.
+    instantiate_all = getattr(parser, "instantiate", None) or parser.instantiate_classes
     with cli_hyperparameters(hparams):
-        return parser.instantiate_classes(parsed).data
+        return instantiate_all(parsed).data
 
 
 def fill_from_data(model: Namespace, datamodule: L.LightningDataModule) -> None:

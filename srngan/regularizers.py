@@ -1,6 +1,7 @@
 """Discriminator regularizers of the paper's comparison (pure torch).
 
-A regularizer acts on a discriminator in one or both of two ways: :meth:`Regularizer.apply`
+A regularizer acts on a discriminator (or on a classifier, :class:`srngan.ClassifierModule`) in
+one or both of two ways: :meth:`Regularizer.apply`
 changes it once, before training (SN and SRN register a weight parametrization on every layer),
 and :meth:`Regularizer.penalty` adds a term to every discriminator loss (WGAN-GP, Ortho). Both
 work on any discriminator. No regularizer at all is ``regularizer: null`` in YAML.
@@ -46,12 +47,20 @@ class Regularizer:
 
 class SpectralNorm(Regularizer):
     """Spectral normalization (Miyato et al. 2018) on every Linear, Conv and Embedding layer
-    (``W / sigma_1(W)``, one power iteration per training forward): srngan's parametrization
-    with ``rank_ratio=1``, bitwise equal to torch's ``spectral_norm`` in float32 and safe under
-    autocast (its power iteration and ``W / sigma`` stay float32)."""
+    (``W / sigma_1(W)``): srngan's parametrization with ``rank_ratio=1``, bitwise equal to
+    torch's ``spectral_norm`` in float32 and safe under autocast (its power iteration and
+    ``W / sigma`` stay float32).
+
+    Args:
+        n_power_iterations: power-iteration steps per training forward (the paper: 1).
+    """
+
+    def __init__(self, n_power_iterations: int = 1) -> None:
+        _check_arguments(1.0, n_power_iterations, 1e-12)
+        self.n_power_iterations = n_power_iterations
 
     def apply(self, discriminator: nn.Module) -> nn.Module:
-        return normalize_modules(discriminator, "sn")
+        return normalize_modules(discriminator, "sn", n_power_iterations=self.n_power_iterations)
 
 
 class StableRankNorm(Regularizer):
@@ -60,14 +69,19 @@ class StableRankNorm(Regularizer):
 
     Args:
         rank_ratio: ``c`` in (0, 1]; SRN-70 is 0.7, ``1.0`` is exactly SN.
+        n_power_iterations: power-iteration steps per training forward (the paper: 1).
     """
 
-    def __init__(self, rank_ratio: float = 0.7) -> None:
-        _check_arguments(rank_ratio, 1, 1e-12)
+    def __init__(self, rank_ratio: float = 0.7, n_power_iterations: int = 1) -> None:
+        _check_arguments(rank_ratio, n_power_iterations, 1e-12)
         self.rank_ratio = rank_ratio
+        self.n_power_iterations = n_power_iterations
 
     def apply(self, discriminator: nn.Module) -> nn.Module:
-        return normalize_modules(discriminator, "srn", rank_ratio=self.rank_ratio)
+        return normalize_modules(
+            discriminator, "srn", rank_ratio=self.rank_ratio,
+            n_power_iterations=self.n_power_iterations,
+        )  # fmt: skip
 
 
 class GradientPenalty(Regularizer):

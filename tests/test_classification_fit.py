@@ -1,5 +1,5 @@
 """End to end: the classification configs through LightningCLI (subclass mode), tiny fits per
-normalization, the train-accuracy criterion, checkpoints and ``srngan measures``."""
+regularizer, the train-accuracy criterion, checkpoints and ``srngan measures``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from srngan.classification import ClassificationDataModule, ClassifierModule, TrainAccuracyStop
 from srngan.classification.networks import SmallCNN
-from srngan.nn._srn import _StableRankNorm
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((REPO / "configs" / "classify").glob("*.yaml"))
@@ -61,23 +60,27 @@ def _scalars(run_dir: Path) -> dict[str, list[float]]:
 
 
 @pytest.mark.parametrize(
-    ("normalization", "ratio"), [("none", 1.0), ("sn", 1.0), ("srn", 0.5), ("srn", 0.3)]
-)
-def test_tiny_fit_per_normalization(tmp_path, normalization, ratio):
-    cli, run_dir = fit_tiny(
-        tmp_path, "--model.init_args.normalization", normalization,
-        "--model.init_args.rank_ratio", str(ratio),
-    )  # fmt: skip
+    ("regularizer", "ratio", "parametrized"),
+    [("null", None, None), ("SpectralNorm", None, "_StableRankNorm"),
+     ("StableRankNorm", 0.5, "_StableRankNorm"), ("StableRankNorm", 0.3, "_StableRankNorm"),
+     ("Orthonormal", None, None)],
+)  # fmt: skip
+def test_tiny_fit_per_regularizer(tmp_path, regularizer, ratio, parametrized):
+    extra = ["--model.init_args.regularizer.init_args.rank_ratio", str(ratio)] if ratio else []
+    cli, run_dir = fit_tiny(tmp_path, "--model.init_args.regularizer", regularizer, *extra)
     net = cli.model.network
     layers = [m for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
     assert len(layers) == 4
     for layer in layers:
         registered = hasattr(layer, "parametrizations")
-        assert registered == (normalization != "none")
-        if normalization == "srn":
-            assert isinstance(layer.parametrizations.weight[0], _StableRankNorm)
+        assert registered == (parametrized is not None)
+        if registered:
+            assert type(layer.parametrizations.weight[0]).__name__ == parametrized
+            if ratio:
+                assert layer.parametrizations.weight[0].rank_ratio == ratio
     assert cli.trainer.current_epoch == 2
     scalars = _scalars(run_dir)
+    assert ("train/penalty" in scalars) == (regularizer == "Orthonormal")
     for tag in ("train/acc", "train/loss", "test/acc", "test/loss", "lr"):
         assert len(scalars[tag]) == 2 and all(math.isfinite(v) for v in scalars[tag]), tag
     assert 0 <= scalars["test/acc"][-1] <= 1
@@ -89,8 +92,12 @@ def test_tiny_fit_per_normalization(tmp_path, normalization, ratio):
 
 
 def test_checkpoint_reloads_with_its_network(tmp_path):
-    cli, run_dir = fit_tiny(tmp_path, "--model.init_args.normalization", "srn")
+    cli, run_dir = fit_tiny(tmp_path)  # SRN-30
     (ckpt,) = (run_dir / "checkpoints").glob("*.ckpt")
+    assert torch.load(ckpt, weights_only=False)["hyper_parameters"]["regularizer"] == {
+        "class_path": "srngan.regularizers.StableRankNorm",
+        "init_args": {"rank_ratio": 0.3, "n_power_iterations": 1},
+    }
     loaded = ClassifierModule.load_from_checkpoint(ckpt, map_location="cpu").eval()
     x = torch.randn(3, 3, 32, 32)
     torch.testing.assert_close(loaded(x), cli.model.eval()(x))
@@ -137,14 +144,14 @@ def test_every_config_parses(config):
         assert cfg.data.init_args.dataset == dataset
         assert init.network.init_args.num_classes == {"cifar10": 10, "cifar100": 100}[dataset]
         want = {
-            "vanilla": ("none", None),
-            "sn": ("sn", None),
-            "srn50": ("srn", 0.5),
-            "srn30": ("srn", 0.3),
+            "vanilla": (None, None),
+            "sn": ("srngan.regularizers.SpectralNorm", None),
+            "srn50": ("srngan.regularizers.StableRankNorm", 0.5),
+            "srn30": ("srngan.regularizers.StableRankNorm", 0.3),
         }[method]
-        assert init.normalization == want[0]
+        assert (init.regularizer and init.regularizer.class_path) == want[0]
         if want[1] is not None:
-            assert init.rank_ratio == want[1]
+            assert init.regularizer.init_args.rank_ratio == want[1]
         assert init.lr == (0.01 if arch == "alexnet" else 0.1)
         assert cfg.data.init_args.batch_size == 128 and init.momentum == 0.9
 
@@ -187,12 +194,18 @@ def test_small_config_learns_the_shapes(tmp_path):
 
 
 def test_bad_module_arguments_are_one_line_value_errors():
+    from srngan.regularizers import GradientPenalty, StableRankNorm
+
     net = SmallCNN(num_classes=3, width=2)
-    with pytest.raises(ValueError, match="unknown normalization 'bn'; allowed: none, sn, srn"):
-        ClassifierModule(net, normalization="bn")
+    with pytest.raises(
+        ValueError, match=r"regularizer must be an srngan\.regularizers\.Regularizer"
+    ):
+        ClassifierModule(net, regularizer="srn")
+    with pytest.raises(ValueError, match="GradientPenalty interpolates real and generated"):
+        ClassifierModule(net, regularizer=GradientPenalty())
     for bad in (0.0, 1.5, -0.3):
         with pytest.raises(ValueError, match=rf"rank_ratio must be in \(0, 1\].*got {bad}"):
-            ClassifierModule(SmallCNN(num_classes=3, width=2), normalization="srn", rank_ratio=bad)
+            StableRankNorm(rank_ratio=bad)
     with pytest.raises(ValueError, match="has no Linear or Conv layer"):
         ClassifierModule(torch.nn.Identity())
     with pytest.raises(
@@ -207,7 +220,7 @@ def test_measures_command_writes_histograms_and_percentiles(tmp_path):
     from srngan.classification.measures import complexity_measures
     from srngan.commands.measures import main as measures_main
 
-    cli, run_dir = fit_tiny(tmp_path / "run", "--model.init_args.normalization", "sn")
+    cli, run_dir = fit_tiny(tmp_path / "run", "--model.init_args.regularizer", "SpectralNorm")
     (ckpt,) = (run_dir / "checkpoints").glob("*.ckpt")
     out = tmp_path / "measures"
     measures_main(["--ckpt", str(ckpt), "--out", str(out), "--num-samples", "20",

@@ -16,6 +16,7 @@ PURE = [
     "srngan.metrics", "srngan.evaluation.evaluator", "srngan.evaluation.runner",
     "srngan.data.procedural", "srngan.data.real", "srngan.data.stream", "srngan.nn.modes",
     "srngan.terms",
+    "srngan", "srngan.atomic", "srngan.ranks", "srngan.console",
 ]  # fmt: skip
 
 # One interpreter for all of them (torch is imported once): before each module, every srngan

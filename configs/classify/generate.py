@@ -23,10 +23,13 @@ ARCHS = {
     "alexnet": ("AlexNet", 0.01, 5e-4, [150, 250], 0.1, 300),
 }
 METHODS = {
-    "vanilla": ("none", 1.0),
-    "sn": ("sn", 1.0),
-    "srn50": ("srn", 0.5),
-    "srn30": ("srn", 0.3),
+    # method: the model's regularizer (srngan.regularizers; the same objects a GAN's D takes)
+    "vanilla": "    regularizer: null",
+    "sn": "    regularizer: {class_path: srngan.regularizers.SpectralNorm}",
+    "srn50": "    regularizer:\n      class_path: srngan.regularizers.StableRankNorm\n"
+    "      init_args: {rank_ratio: 0.5}",
+    "srn30": "    regularizer:\n      class_path: srngan.regularizers.StableRankNorm\n"
+    "      init_args: {rank_ratio: 0.3}",
 }
 CLASSES = {"cifar10": 10, "cifar100": 100}
 
@@ -41,8 +44,7 @@ model:
     network:
       class_path: srngan.classification.networks.{network}
       init_args: {{num_classes: {classes}}}
-    normalization: {normalization}
-    rank_ratio: {rank_ratio}
+{regularizer}
     lr: {lr}
     momentum: 0.9
     weight_decay: {wd}
@@ -76,13 +78,12 @@ trainer:
 
 def render(dataset: str, arch: str, method: str) -> tuple[str, str]:
     network, lr, wd, milestones, gamma, epochs = ARCHS[arch]
-    normalization, ratio = METHODS[method]
     threshold = 0.99 if arch != "alexnet" else (0.55 if dataset == "cifar100" else 0.85)
     name = f"{dataset}_{arch}_{method}"
     title = f"{arch} on {dataset.upper()}, {method}"
     text = TEMPLATE.format(
         title=title, name=name, network=network, classes=CLASSES[dataset],
-        normalization=normalization, rank_ratio=ratio, lr=lr, wd=wd, milestones=milestones,
+        regularizer=METHODS[method], lr=lr, wd=wd, milestones=milestones,
         gamma=gamma, dataset=dataset, epochs=epochs, threshold=threshold,
     )  # fmt: skip
     return name, text

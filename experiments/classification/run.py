@@ -40,16 +40,18 @@ import lightning as L
 import numpy as np
 import torch
 
-from srngan.classification import ClassificationDataModule, ClassifierModule, TrainAccuracyStop
+from srngan import ClassificationDataModule, ClassifierModule
+from srngan.classification import TrainAccuracyStop
 from srngan.classification.measures import complexity_measures
 from srngan.classification.networks import SmallCNN
 from srngan.classification.noise import noise_sensitivity
+from srngan.regularizers import SpectralNorm, StableRankNorm
 
-METHODS = {
-    "vanilla": ("none", 1.0),
-    "sn": ("sn", 1.0),
-    "srn50": ("srn", 0.5),
-    "srn30": ("srn", 0.3),
+METHODS = {  # method -> the classifier's regularizer
+    "vanilla": lambda: None,
+    "sn": lambda: SpectralNorm(),
+    "srn50": lambda: StableRankNorm(0.5),
+    "srn30": lambda: StableRankNorm(0.3),
 }
 CLEAN_IMAGES = 1000
 HERE = Path(__file__).resolve().parent
@@ -58,11 +60,10 @@ HERE = Path(__file__).resolve().parent
 def train(
     method: str, seed: int, epochs: int, lr: float, data: ClassificationDataModule, stop, bn=False
 ):
-    kind, ratio = METHODS[method]
     L.seed_everything(seed, verbose=False)
     milestones = [max(1, int(0.6 * epochs)), max(1, int(0.8 * epochs))]
     module = ClassifierModule(
-        SmallCNN(num_classes=20, width=16, batchnorm=bn), normalization=kind, rank_ratio=ratio, lr=lr,
+        SmallCNN(num_classes=20, width=16, batchnorm=bn), regularizer=METHODS[method](), lr=lr,
         momentum=0.9, weight_decay=5e-4, lr_milestones=milestones, spectra_every_n_epochs=0,
     )  # fmt: skip
     trainer = L.Trainer(

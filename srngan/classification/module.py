@@ -1,9 +1,11 @@
-"""ClassifierModule: any classifier network with none / SN / SRN on all its Linear/Conv layers."""
+"""ClassifierModule: any classifier network, regularized as the GAN's discriminator is."""
 
 from __future__ import annotations
 
+import io
+import os
 from collections.abc import Sequence
-from typing import Literal
+from typing import IO, Any
 
 import lightning as L
 import torch
@@ -13,9 +15,9 @@ from torchmetrics import MeanMetric
 
 from srngan.classification.layers import WEIGHT_LAYERS
 from srngan.classification.spectra import layer_spectra
-from srngan.nn import normalize_modules
 from srngan.nn.diagnostics import spectra_scalars
-from srngan.nn.stable_rank_norm import _check_arguments
+from srngan.regularizers import GradientPenalty, Regularizer
+from srngan.training.hparams import save_hparams_without_objects
 
 __all__ = ["ClassifierModule"]
 
@@ -23,10 +25,15 @@ __all__ = ["ClassifierModule"]
 class ClassifierModule(L.LightningModule):
     """Trains ``network`` with cross-entropy and SGD (the paper's Appendix D recipes).
 
-    ``normalization`` is applied to the weight of every Linear and Conv layer of ``network``
-    (``srngan.nn.normalize_modules``): ``"none"`` (Vanilla), ``"sn"`` (spectral norm) or
-    ``"srn"`` (stable rank normalization, Algorithm 2, target stable rank
-    ``rank_ratio * min(m, n)``; SRN-50 is 0.5, SRN-30 is 0.3). BatchNorm layers are left alone.
+    ``regularizer`` is a :class:`~srngan.regularizers.Regularizer`, as for
+    :class:`srngan.GANModule`'s discriminator: ``None`` (Vanilla),
+    :class:`~srngan.regularizers.SpectralNorm` or
+    :class:`~srngan.regularizers.StableRankNorm` (Algorithm 2, target stable rank
+    ``rank_ratio * min(m, n)``; SRN-50 is 0.5, SRN-30 is 0.3) on the weight of every Linear and
+    Conv layer (BatchNorm layers are left alone), :class:`~srngan.regularizers.Orthonormal`, or
+    your own subclass. Its ``apply`` runs once here; its ``penalty``, when it has one, is added
+    to every training loss, called as ``penalty(network, images, None, labels)`` (a classifier
+    has no generated images, so :class:`~srngan.regularizers.GradientPenalty` is refused).
 
     Optimizer: SGD(lr, momentum, weight_decay, nesterov); the learning rate is multiplied by
     ``lr_gamma`` after each epoch in ``lr_milestones``.
@@ -39,17 +46,24 @@ class ClassifierModule(L.LightningModule):
     Args:
         network: the classifier, images -> logits; in configs a ``class_path`` (e.g.
             ``srngan.classification.networks.ResNet110``).
-        normalization: ``"none"``, ``"sn"`` or ``"srn"``.
-        rank_ratio: SRN's c in (0, 1]; ignored unless ``normalization="srn"``.
-        n_power_iterations: power-iteration steps per training forward (SN and SRN).
+        regularizer: e.g. ``StableRankNorm(0.3)``; in configs
+            ``{class_path: srngan.regularizers.StableRankNorm, init_args: {rank_ratio: 0.3}}``;
+            ``None``: none.
         lr, momentum, weight_decay, nesterov: SGD.
         lr_milestones, lr_gamma: the step schedule (epochs).
         spectra_every_n_epochs: 0 disables spectra logging.
 
+    Built by ``srngan fit``, the checkpoint records the network's and the regularizer's
+    ``class_path`` configs and ``ClassifierModule.load_from_checkpoint(path)`` rebuilds them;
+    built in Python they are objects, not hyperparameters: pass them again,
+    ``load_from_checkpoint(path, network=..., regularizer=...)``. Checkpoints of srngan 0.2
+    (``normalization: "srn"``, ``rank_ratio``) load too.
+
     Example::
 
         >>> from srngan.classification.networks import SmallCNN
-        >>> module = ClassifierModule(SmallCNN(num_classes=10), normalization="srn", rank_ratio=0.3)
+        >>> from srngan.regularizers import StableRankNorm
+        >>> module = ClassifierModule(SmallCNN(num_classes=10), regularizer=StableRankNorm(0.3))
         >>> type(module.network.fc.parametrizations.weight[0]).__name__
         '_StableRankNorm'
     """
@@ -57,9 +71,7 @@ class ClassifierModule(L.LightningModule):
     def __init__(
         self,
         network: nn.Module,
-        normalization: Literal["none", "sn", "srn"] = "none",
-        rank_ratio: float = 0.5,
-        n_power_iterations: int = 1,
+        regularizer: Regularizer | None = None,
         lr: float = 0.1,
         momentum: float = 0.9,
         weight_decay: float = 5e-4,
@@ -69,26 +81,51 @@ class ClassifierModule(L.LightningModule):
         spectra_every_n_epochs: int = 1,
     ) -> None:
         super().__init__()
-        if normalization not in ("none", "sn", "srn"):
-            raise ValueError(f"unknown normalization {normalization!r}; allowed: none, sn, srn")
-        _check_arguments(rank_ratio, n_power_iterations, 1e-12)
         if not isinstance(network, nn.Module):
             raise ValueError(f"network must be a torch.nn.Module, got {type(network).__name__}")
         if not any(isinstance(m, WEIGHT_LAYERS) for m in network.modules()):
             raise ValueError(
                 f"network {type(network).__name__} has no Linear or Conv layer to normalize"
             )
+        if regularizer is not None and not isinstance(regularizer, Regularizer):
+            raise ValueError(
+                "regularizer must be an srngan.regularizers.Regularizer (SpectralNorm, "
+                "StableRankNorm, Orthonormal or your subclass) or null, got "
+                f"{type(regularizer).__name__}"
+            )
+        if isinstance(regularizer, GradientPenalty):
+            raise ValueError(
+                "GradientPenalty interpolates real and generated images (a GAN regularizer); a "
+                "classifier takes SpectralNorm, StableRankNorm, Orthonormal, your own "
+                "Regularizer or null"
+            )
         if lr <= 0 or not 0 <= momentum < 1 or weight_decay < 0:
             raise ValueError(
                 f"need lr > 0, momentum in [0, 1), weight_decay >= 0; got {lr}, {momentum}, {weight_decay}"
             )
-        # Under LightningCLI the network is saved as its class_path config (not the object), so
-        # ClassifierModule.load_from_checkpoint rebuilds it; a module built in Python saves no
-        # network: load its checkpoints with load_from_checkpoint(path, network=<fresh network>).
-        self.save_hyperparameters(ignore=["network"] if not _in_cli_context(self) else [])
-        self.network = normalize_modules(network, normalization, rank_ratio, n_power_iterations)
+        save_hparams_without_objects(self, ["network", "regularizer"])
+        self.regularizer = regularizer if regularizer is not None else Regularizer()
+        self.network = self.regularizer.apply(network)
         self.train_acc, self.train_loss = MeanMetric(), MeanMetric()
         self.test_acc, self.test_loss = MeanMetric(), MeanMetric()
+
+    @classmethod
+    def load_from_checkpoint(
+        cls, checkpoint_path: str | os.PathLike | IO, *args: Any, **kwargs: Any
+    ) -> ClassifierModule:
+        """Lightning's ``load_from_checkpoint``; a checkpoint of srngan 0.2 (``normalization``,
+        ``rank_ratio``, ``n_power_iterations`` hyperparameters) is read as the equivalent
+        ``regularizer`` (same weights, same parametrizations)."""
+        if isinstance(checkpoint_path, (str, os.PathLike)):
+            from srngan.training.checkpoint_io import read_checkpoint
+
+            raw = read_checkpoint(checkpoint_path)
+            if _upgrade_0_2_hparams(raw.get("hyper_parameters", {}), kwargs):
+                buffer = io.BytesIO()
+                torch.save(raw, buffer)
+                buffer.seek(0)
+                checkpoint_path = buffer
+        return super().load_from_checkpoint(checkpoint_path, *args, **kwargs)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.network(images)
@@ -104,6 +141,10 @@ class ClassifierModule(L.LightningModule):
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         loss = self._step(batch, self.train_acc, self.train_loss)
         self.log("train/batch_loss", loss, prog_bar=True)
+        penalty = self.regularizer.penalty(self.network, batch[0], None, batch[1])
+        if penalty is not None:
+            self.log("train/penalty", penalty, on_step=False, on_epoch=True)  # the epoch mean
+            loss = loss + penalty
         return loss
 
     def validation_step(self, batch, batch_idx: int) -> None:
@@ -170,7 +211,31 @@ def _value(metric: MeanMetric) -> float:
     return float(metric.compute())
 
 
-def _in_cli_context(module: L.LightningModule) -> bool:
-    from lightning.pytorch.core.mixins.hparams_mixin import _given_hyperparameters
+# srngan 0.2's normalization argument -> the regularizer that builds the same network.
+_0_2_REGULARIZERS = {
+    "sn": "srngan.regularizers.SpectralNorm",
+    "srn": "srngan.regularizers.StableRankNorm",
+}
 
-    return _given_hyperparameters.get() is not None
+
+def _upgrade_0_2_hparams(hparams: dict, kwargs: dict) -> bool:
+    """Rewrite a 0.2 checkpoint's ``normalization`` / ``rank_ratio`` / ``n_power_iterations`` as
+    ``regularizer`` (in place); whether there was anything to rewrite."""
+    if "normalization" not in hparams or "regularizer" in kwargs:
+        return False
+    kind = hparams.pop("normalization")
+    ratio, iterations = hparams.pop("rank_ratio", 0.5), hparams.pop("n_power_iterations", 1)
+    if kind not in _0_2_REGULARIZERS:
+        hparams["regularizer"] = None
+        return True
+    init_args = {
+        "n_power_iterations": iterations,
+        **({"rank_ratio": ratio} if kind == "srn" else {}),
+    }
+    if "_instantiator" in hparams:  # built by srngan fit: rebuilt from its class_path config
+        hparams["regularizer"] = {"class_path": _0_2_REGULARIZERS[kind], "init_args": init_args}
+    else:  # built in Python: the object itself
+        from srngan.regularizers import SpectralNorm, StableRankNorm
+
+        kwargs["regularizer"] = (StableRankNorm if kind == "srn" else SpectralNorm)(**init_args)
+    return True

@@ -1,14 +1,16 @@
-"""Shared pieces of the tool commands: checkpoint loading with one-line errors, atomic outputs."""
+"""Shared pieces of the tool commands: checkpoint loading with one-line errors, atomic outputs.
+
+Checkpoints are read by srngan's one reader
+(:func:`srngan.training.checkpoint_io.read_checkpoint`), outputs written by its one atomic
+writer (:func:`srngan.atomic.atomic_path`).
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
-import pickle
 import re
-import shutil
-import tempfile
-import zipfile
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +18,9 @@ from pathlib import Path
 import torch
 from jsonargparse import ArgumentError
 
+from srngan.atomic import atomic_path
 from srngan.errors import CommandError
+from srngan.training.checkpoint_io import read_checkpoint
 
 
 def command_parser(name: str, description: str) -> argparse.ArgumentParser:
@@ -36,20 +40,6 @@ def pick_device(name: str | None) -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise CommandError(f"device {name!r} requested but CUDA is not available; use --device cpu")
     return torch.device(name)
-
-
-def read_checkpoint(path: str | os.PathLike):
-    """The raw checkpoint dict at ``path`` (on CPU); one-line errors for a missing or unreadable
-    (truncated, corrupt) file."""
-    path = Path(path)
-    if not path.is_file():
-        raise CommandError(f"checkpoint {path} not found")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as err:
-        raise CommandError(
-            f"checkpoint {path} is unreadable (truncated or corrupt): {err}"
-        ) from err
 
 
 def resolve_checkpoint(name: str | os.PathLike, runs_root: str | os.PathLike = "runs") -> Path:
@@ -87,7 +77,7 @@ def load_checkpoint(path: str | os.PathLike):
 
     path = resolve_checkpoint(path)
     raw = read_checkpoint(path)
-    if not isinstance(raw, dict) or "srngan" not in raw or "state_dict" not in raw:
+    if "srngan" not in raw:
         raise CommandError(
             f"{path} is not an srngan checkpoint (no generator state from `srngan fit`)"
         )
@@ -114,30 +104,23 @@ def load_checkpoint(path: str | os.PathLike):
 
 @contextmanager
 def atomic_output(path: str | os.PathLike, is_dir: bool = False) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success rename it into place, else delete it.
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` (fsynced), on
+    failure it is deleted (:func:`srngan.atomic.atomic_path`).
 
-    A failure (or Ctrl-C) therefore never leaves a partial file or folder at ``path``.
+    A failure (or Ctrl-C) therefore never leaves a partial file or folder at ``path``; a folder
+    that cannot be written is a one-line :class:`CommandError` before any work.
     """
     path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        if is_dir:
-            tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp"))
-        else:
-            fd, name = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
-            os.close(fd)
-            tmp = Path(name)
+        writer = atomic_path(path, is_dir=is_dir)
+        tmp = writer.__enter__()
     except OSError as err:
+        parent = path.parent if str(path.parent) else Path(".")
         raise CommandError(f"cannot write to {parent}: {err.strerror or err}") from err
     try:
         yield tmp
-        if is_dir and path.is_dir():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
     except BaseException:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.unlink(missing_ok=True)
-        raise
+        if not writer.__exit__(*sys.exc_info()):
+            raise
+    else:
+        writer.__exit__(None, None, None)

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from srngan.commands.common import atomic_output, command_parser, pick_device, read_checkpoint
+from srngan.commands.common import atomic_output, command_parser, pick_device
 from srngan.errors import CommandError
+from srngan.training.checkpoint_io import read_checkpoint
 
 DESCRIPTION = """Sample-complexity measures of a classifier checkpoint from `srngan fit`.
 
@@ -52,11 +53,11 @@ def load_classifier(path: str | Path):
 
     path = Path(path)
     raw = read_checkpoint(path)
-    hparams = raw.get("hyper_parameters", {}) if isinstance(raw, dict) else {}
-    if "network" not in hparams or "normalization" not in hparams:
+    hparams = raw.get("hyper_parameters", {})
+    if "network" not in hparams:
         raise CommandError(f"{path} is not a classifier checkpoint (no ClassifierModule network)")
     try:
-        model = ClassifierModule.load_from_checkpoint(path, map_location="cpu")
+        model = ClassifierModule.load_from_checkpoint(path, map_location="cpu")  # 0.2's too
     except (TypeError, RuntimeError, ValueError, KeyError) as err:
         raise CommandError(f"checkpoint {path} does not match this srngan version: {err}") from err
     return model.eval(), raw

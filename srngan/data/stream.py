@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import torch
-import torch.distributed as dist
 from torch.utils.data import Sampler
+
+from srngan.ranks import process_rank, world_size
 
 
 class ResumableStreamSampler(Sampler[int]):
@@ -36,11 +37,8 @@ class ResumableStreamSampler(Sampler[int]):
         return torch.randperm(self.size, generator=g)
 
     def __iter__(self) -> Iterator[int]:
-        rank, world = (
-            (dist.get_rank(), dist.get_world_size())
-            if dist.is_available() and dist.is_initialized()
-            else (0, 1)
-        )
+        # The process group decides the shares; a process without one trains alone.
+        rank, world = process_rank(from_environment=False), world_size(from_environment=False)
         position = rank + self.start * world
         epoch, perm = -1, None
         while True:

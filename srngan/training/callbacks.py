@@ -93,6 +93,8 @@ class GStepProgressBar(TQDMProgressBar, GStepCallback):
             bar.n = module.g_step
             bar.set_postfix(self.get_metrics(trainer, module), refresh=False)
             bar.refresh()
+        if module.g_step >= bar.total:
+            bar.close()  # its rate is training's, not that of the final evaluations after it
 
     def _update_now(self, current: int, total: int | None) -> bool:
         return self.is_enabled and (current % self.refresh_rate == 0 or current == total)

@@ -24,6 +24,7 @@ import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from srngan.atomic import atomic_torch_save
+from srngan.errors import CommandError
 
 # What torch.load raises for a truncated, empty or foreign file.
 UNREADABLE_ERRORS = (
@@ -68,22 +69,30 @@ def read_checkpoint(path: str | os.PathLike, mmap: bool = False) -> dict:
             checkpoint, e.g. ``best.ckpt``'s record).
     """
     path = Path(path)
+    if not path.is_file():
+        raise UnreadableCheckpoint(path, "not found")
     try:
         raw = torch.load(path, map_location="cpu", weights_only=False, mmap=mmap)
     except UNREADABLE_ERRORS as err:
         raise UnreadableCheckpoint(path, _first_line(err)) from err
     if not isinstance(raw, dict) or "state_dict" not in raw:
-        raise UnreadableCheckpoint(path, "not a Lightning checkpoint (no state_dict)")
+        raise UnreadableCheckpoint(
+            path, "not an srngan checkpoint (no state_dict: not written by `srngan fit`)"
+        )
     return raw
 
 
-class UnreadableCheckpoint(ValueError):
-    """A checkpoint file that is truncated, corrupt or not a checkpoint."""
+class UnreadableCheckpoint(CommandError, ValueError):
+    """A checkpoint file that is missing, truncated, corrupt or not a checkpoint (one line)."""
 
     def __init__(self, path: Path, reason: str) -> None:
         self.path = path
         self.reason = reason
-        super().__init__(f"checkpoint {path} is unreadable (truncated or corrupt): {reason}")
+        if reason == "not found" or reason.startswith("not an srngan"):
+            message = f"checkpoint {path} {'is ' * (reason != 'not found')}{reason}"
+        else:
+            message = f"checkpoint {path} is unreadable (truncated or corrupt): {reason}"
+        super().__init__(message)
 
 
 def _first_line(err: BaseException) -> str:

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
+from srngan.atomic import append_line
 from srngan.nn.modes import eval_mode
 from srngan.training.callbacks import _chunks
 from srngan.training.gstep import GStepCallback, every, run_dir
@@ -146,8 +147,7 @@ class GeneralizationGap(GStepCallback):
         )
         for logger in trainer.loggers:
             logger.log_metrics({f"gap/{k}": v for k, v in result.items()}, step=module.g_step)
-        folder = run_dir(trainer)
-        folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / "metrics.jsonl", "a") as f:
-            f.write(json.dumps({"g_step": module.g_step, **result}) + "\n")
+        append_line(
+            run_dir(trainer) / "metrics.jsonl", json.dumps({"g_step": module.g_step, **result})
+        )
         return result
