@@ -29,7 +29,7 @@ from srngan.training.callbacks import DEFAULT_CALLBACKS
 from srngan.training.checkpoint_io import AtomicCheckpointIO
 from srngan.training.module import GANModule
 from srngan.training.preemption import Preempted
-from srngan.training.resume import check_ckpt_path, resume_last
+from srngan.training.resume import check_ckpt_path, resume_last, upgraded_model_config
 
 _TRAINER_DEFAULTS = {
     "default_root_dir": "runs",
@@ -159,8 +159,13 @@ class SRNGANCLI(LightningCLI):
         # Lightning reads an explicit checkpoint's hyperparameters here with torch.load: an
         # unreadable file must be a one-line error, not a PyTorch traceback.
         subcommand = self.config.get("subcommand")
-        check_ckpt_path(self.config[subcommand].get("ckpt_path") if subcommand else None)
-        super()._parse_ckpt_path()
+        ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
+        check_ckpt_path(ckpt_path)
+        model = upgraded_model_config(ckpt_path)
+        if model is None:
+            return super()._parse_ckpt_path()
+        # A checkpoint of srngan 0.2: its hyperparameters, upgraded, as Lightning would parse them.
+        self.config = self.parser.parse_object({subcommand: {"model": model}}, self.config)
 
     def before_fit(self) -> None:
         """``--ckpt_path last``: continue the newest run of this config, in its own log folder,

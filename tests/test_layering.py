@@ -15,8 +15,7 @@ PURE = [
     "srngan.nn", "srngan.models", "srngan.losses", "srngan.regularizers", "srngan.errors",
     "srngan.metrics", "srngan.evaluation.evaluator", "srngan.evaluation.runner",
     "srngan.data.procedural", "srngan.data.real", "srngan.data.stream", "srngan.nn.modes",
-    "srngan.terms",
-    "srngan", "srngan.atomic", "srngan.ranks", "srngan.console",
+    "srngan.terms", "srngan", "srngan.atomic", "srngan.ranks", "srngan.console",
 ]  # fmt: skip
 
 # One interpreter for all of them (torch is imported once): before each module, every srngan

@@ -129,6 +129,14 @@ def test_hparams_keep_the_config_of_an_object_and_drop_the_object(recwarn):
     assert from_cli.hparams["network"] == config and from_cli.hparams["scale"] == 3.0
 
 
+def test_what_counts_as_a_config():
+    from srngan.training.hparams import is_config
+
+    config = {"class_path": "srngan.terms.ModeSeeking", "init_args": {"weight": 0.25}}
+    assert is_config(config) and is_config([config, config]) and is_config(None) and is_config([])
+    assert not is_config(nn.Linear(1, 1)) and not is_config([config, nn.Linear(1, 1)])
+
+
 # ------------------------------------------------------------------ the checkpoint reader
 def test_one_checkpoint_reader():
     """torch.load of a checkpoint happens in srngan.training.checkpoint_io alone (of the files

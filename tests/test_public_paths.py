@@ -52,7 +52,8 @@ def test_configs_notebooks_and_docs_use_the_public_paths():
     files = [
         *REPO.glob("configs/**/*.yaml"), *REPO.glob("configs/**/*.py"),
         *REPO.glob("experiments/**/*.yaml"), *REPO.glob("examples/**/*.yaml"),
-        *REPO.glob("notebooks/*.ipynb"), *REPO.glob("docs/*.md"),
+        *REPO.glob("notebooks/*.ipynb"), *REPO.glob("docs/*.md"), *REPO.glob("tests/configs/*.yaml"),
+        REPO / "README.md",
     ]  # fmt: skip
     assert len(files) > 60
     old = [
@@ -86,11 +87,67 @@ def test_v0_2_checkpoints_name_the_old_paths():
 
 
 def test_v0_2_gan_checkpoint_loads_and_generates_as_0_2_did():
+    from srngan.commands.common import load_checkpoint
+    from srngan.terms import ClassMatching, MatchingAwareD, ModeSeeking
+    from srngan.training.upgrade import upgraded
+
     reference = torch.load(DATA / "v0_2_reference.pt")
-    model = srngan.GANModule.load_from_checkpoint(DATA / "v0_2_gan.ckpt", map_location="cpu")
+    # Lightning's load_from_checkpoint, handed the upgraded checkpoint (0.2's term flags are
+    # the terms with the same weights)...
+    kwargs = {}
+    model = srngan.GANModule.load_from_checkpoint(
+        upgraded(DATA / "v0_2_gan.ckpt", kwargs), **kwargs
+    )
+    assert [(type(t), t.weight) for t in model.terms] == [
+        (MatchingAwareD, 1.0), (ClassMatching, 1.0), (ClassMatching, 1.0), (ModeSeeking, 0.25),
+    ]  # fmt: skip
+    assert [t.statistics for t in model.terms[1:3]] == ["discriminator", "colour"]
+    assert model.terms[0].candidates == 3
     assert torch.equal(
         model.eval().generate(reference["z"], reference["labels"]), reference["images"]
     )
+    # ...and the commands' loader (sample, export, evaluate).
+    model, _ = load_checkpoint(DATA / "v0_2_gan.ckpt")
+    assert torch.equal(model.generate(reference["z"], reference["labels"]), reference["images"])
+
+
+def test_v0_2_gan_checkpoint_resumes(tmp_path):
+    """``srngan fit --ckpt_path`` reads a 0.2 checkpoint's hyperparameters, upgraded."""
+    main(["fit", "--config", str(REPO / "tests/configs/tiny.yaml"), "--data.num_images", "16",
+          "--data.batch_size", "4", "--trainer.logger.init_args.save_dir", str(tmp_path),
+          "--trainer.default_root_dir", str(tmp_path), "--ckpt_path", str(DATA / "v0_2_gan.ckpt")])  # fmt: skip
+    (last,) = tmp_path.glob("*/version_0/checkpoints/last.ckpt")
+    raw = torch.load(last, weights_only=False)
+    assert raw["srngan"]["g_step"] >= 2  # it continued from the 0.2 state (G-step 2)
+    assert raw["hyper_parameters"]["_class_path"] == "srngan.GANModule"
+    assert [t["class_path"] for t in raw["hyper_parameters"]["terms"]] == [
+        "srngan.terms.MatchingAwareD", "srngan.terms.ClassMatching", "srngan.terms.ClassMatching",
+        "srngan.terms.ModeSeeking",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [({"class_loss_weight": 0.5}, "class_loss_weight=0.5 (the AC-GAN head"),
+     ({"generator.coord_channels": True}, "generator was built with coord_channels=True"),
+     ({"discriminator.minibatch_std": 4}, "discriminator was built with minibatch_std=4")],
+)  # fmt: skip
+def test_v0_2_options_that_are_gone_are_one_line_errors(tmp_path, change, message):
+    from srngan.errors import CommandError
+    from srngan.training.upgrade import upgraded
+
+    raw = torch.load(DATA / "v0_2_gan.ckpt", weights_only=False)
+    ((key, value),) = change.items()
+    if "." in key:
+        net, option = key.split(".")
+        raw["hyper_parameters"][net]["init_args"][option] = value
+    else:
+        raw["hyper_parameters"][key] = value
+    path = tmp_path / "old.ckpt"
+    torch.save(raw, path)
+    with pytest.raises(CommandError, match=re.escape(message)) as info:
+        upgraded(path, {})
+    assert "\n" not in str(info.value) and "does not load in this version" in str(info.value)
 
 
 def test_v0_2_gan_checkpoint_samples(tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Sequence
 from typing import IO, Any
@@ -115,17 +114,10 @@ class ClassifierModule(L.LightningModule):
     ) -> ClassifierModule:
         """Lightning's ``load_from_checkpoint``; a checkpoint of srngan 0.2 (``normalization``,
         ``rank_ratio``, ``n_power_iterations`` hyperparameters) is read as the equivalent
-        ``regularizer`` (same weights, same parametrizations)."""
-        if isinstance(checkpoint_path, (str, os.PathLike)):
-            from srngan.training.checkpoint_io import read_checkpoint
+        ``regularizer`` (same weights, same parametrizations; :mod:`srngan.training.upgrade`)."""
+        from srngan.training.upgrade import upgraded
 
-            raw = read_checkpoint(checkpoint_path)
-            if _upgrade_0_2_hparams(raw.get("hyper_parameters", {}), kwargs):
-                buffer = io.BytesIO()
-                torch.save(raw, buffer)
-                buffer.seek(0)
-                checkpoint_path = buffer
-        return super().load_from_checkpoint(checkpoint_path, *args, **kwargs)
+        return super().load_from_checkpoint(upgraded(checkpoint_path, kwargs), *args, **kwargs)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.network(images)
@@ -209,33 +201,3 @@ def _value(metric: MeanMetric) -> float:
     if float(metric.weight) == 0:
         return float("nan")
     return float(metric.compute())
-
-
-# srngan 0.2's normalization argument -> the regularizer that builds the same network.
-_0_2_REGULARIZERS = {
-    "sn": "srngan.regularizers.SpectralNorm",
-    "srn": "srngan.regularizers.StableRankNorm",
-}
-
-
-def _upgrade_0_2_hparams(hparams: dict, kwargs: dict) -> bool:
-    """Rewrite a 0.2 checkpoint's ``normalization`` / ``rank_ratio`` / ``n_power_iterations`` as
-    ``regularizer`` (in place); whether there was anything to rewrite."""
-    if "normalization" not in hparams or "regularizer" in kwargs:
-        return False
-    kind = hparams.pop("normalization")
-    ratio, iterations = hparams.pop("rank_ratio", 0.5), hparams.pop("n_power_iterations", 1)
-    if kind not in _0_2_REGULARIZERS:
-        hparams["regularizer"] = None
-        return True
-    init_args = {
-        "n_power_iterations": iterations,
-        **({"rank_ratio": ratio} if kind == "srn" else {}),
-    }
-    if "_instantiator" in hparams:  # built by srngan fit: rebuilt from its class_path config
-        hparams["regularizer"] = {"class_path": _0_2_REGULARIZERS[kind], "init_args": init_args}
-    else:  # built in Python: the object itself
-        from srngan.regularizers import SpectralNorm, StableRankNorm
-
-        kwargs["regularizer"] = (StableRankNorm if kind == "srn" else SpectralNorm)(**init_args)
-    return True

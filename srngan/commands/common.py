@@ -21,6 +21,7 @@ from jsonargparse import ArgumentError
 from srngan.atomic import atomic_path
 from srngan.errors import CommandError
 from srngan.training.checkpoint_io import read_checkpoint
+from srngan.training.upgrade import upgraded
 
 
 def command_parser(name: str, description: str) -> argparse.ArgumentParser:
@@ -86,10 +87,15 @@ def load_checkpoint(path: str | os.PathLike):
             f"checkpoint {path} was written by an srngan before 0.2 (networks built from flat "
             "hyperparameters); it does not load in this version: retrain, or use the older srngan"
         )
+    # A checkpoint of srngan 0.2 is read as the current version's (srngan.training.upgrade).
+    kwargs: dict = {}
+    source = upgraded(path, kwargs, raw)
     try:
         # Rebuilds G and D from the class_path configs the checkpoint records (user classes
         # included, when their module is importable).
-        model = GANModule.load_from_checkpoint(path, map_location="cpu", weights_only=False)
+        model = GANModule.load_from_checkpoint(
+            source, map_location="cpu", weights_only=False, **kwargs
+        )
     except (ImportError, TypeError, RuntimeError, ValueError, KeyError, ArgumentError) as err:
         message = " ".join(str(err).split())
         missing = re.search(r"class_path '([\w.]+)': (No module named '[\w.]+')", message)

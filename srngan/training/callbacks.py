@@ -89,6 +89,8 @@ class GStepProgressBar(TQDMProgressBar, GStepCallback):
 
     def on_g_step_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         bar = self.train_progress_bar
+        if bar.disable or module.g_step > bar.total:
+            return  # closed at max_g_steps, off on this rank, or a finished run resumed
         if self._update_now(module.g_step, bar.total):
             bar.n = module.g_step
             bar.set_postfix(self.get_metrics(trainer, module), refresh=False)

@@ -1,6 +1,6 @@
 """The public "a generator step just ended" signal, and callbacks that act on it.
 
-:class:`~srngan.training.module.GANModule` calls :meth:`GStepCallback.on_g_step_end` on every
+:class:`srngan.GANModule` calls :meth:`GStepCallback.on_g_step_end` on every
 trainer callback that is a :class:`GStepCallback`, right after each generator step (after the
 optimizer, LR schedulers and EMA have stepped and ``module.g_step`` has been incremented). Callbacks
 that work in G-steps subclass it instead of reading the module's private counters.

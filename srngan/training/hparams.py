@@ -32,10 +32,17 @@ def save_hparams_without_objects(module: L.LightningModule, objects: Sequence[st
         warnings.filterwarnings("ignore", message=r"Attribute '\w+' is an instance of `nn\.Module`")
         module.save_hyperparameters(frame=caller)
     for key in objects:
-        # A class_path config is a dict; None is an unset optional object. Anything else is the
-        # object itself.
-        if key in module.hparams and not isinstance(module.hparams[key], (dict, type(None))):
+        if key in module.hparams and not is_config(module.hparams[key]):
             del module.hparams[key]
 
 
-__all__ = ["save_hparams_without_objects"]
+def is_config(value) -> bool:
+    """Whether an hparams value is what the CLI records for an object argument: a ``class_path``
+    config (a dict), a list of them (e.g. ``terms``), or ``None`` (an unset optional object).
+    Anything else is the object itself."""
+    if isinstance(value, (list, tuple)):
+        return all(isinstance(v, dict) for v in value)
+    return isinstance(value, (dict, type(None)))
+
+
+__all__ = ["is_config", "save_hparams_without_objects"]

@@ -9,6 +9,7 @@ from pathlib import Path
 from srngan._lightning_private import set_logger_version
 from srngan.errors import CommandError
 from srngan.training.checkpoint_io import UnreadableCheckpoint, read_checkpoint
+from srngan.training.upgrade import OutdatedCheckpoint, needs_upgrade, upgrade_hparams
 
 # ckpt_path values Lightning resolves itself (srngan resolves "last").
 SPECIAL_CKPT_PATHS = ("last", "best", "hpc", "registry")
@@ -26,6 +27,23 @@ def check_ckpt_path(ckpt_path: str | None) -> None:
             "(the newest readable checkpoint of this config's newest run)"
         )
     read_checkpoint(ckpt_path)
+
+
+def upgraded_model_config(ckpt_path: str | None) -> dict | None:
+    """For ``--ckpt_path`` naming a checkpoint of srngan 0.2: its model config, upgraded to this
+    version (:mod:`srngan.training.upgrade`), in the form LightningCLI parses a checkpoint's
+    hyperparameters in; ``None`` for any other checkpoint (Lightning reads it itself)."""
+    if not ckpt_path or ckpt_path in SPECIAL_CKPT_PATHS or "://" in str(ckpt_path):
+        return None
+    hparams = dict(read_checkpoint(ckpt_path).get("hyper_parameters", {}))
+    if not needs_upgrade(hparams) or "_class_path" not in hparams:
+        return None
+    try:
+        upgrade_hparams(hparams, {})
+    except OutdatedCheckpoint as err:
+        raise CommandError(f"--ckpt_path {ckpt_path} (srngan 0.2): {err}") from err
+    hparams.pop("_instantiator", None)
+    return {"class_path": hparams.pop("_class_path"), "dict_kwargs": hparams}
 
 
 def resume_last(trainer) -> Path:
@@ -113,4 +131,7 @@ def best_readable_checkpoint(folder: Path, warn: bool = True) -> Path:
     return best
 
 
-__all__ = ["best_readable_checkpoint", "check_ckpt_path", "find_last_checkpoint", "resume_last"]
+__all__ = [
+    "best_readable_checkpoint", "check_ckpt_path", "find_last_checkpoint", "resume_last",
+    "upgraded_model_config",
+]  # fmt: skip
