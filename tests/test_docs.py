@@ -12,6 +12,7 @@ MODULES = [
     "srngan.nn.ortho",
     "srngan.nn.diagnostics",
     "srngan.models.init",
+    "srngan.training.finite",
 ]
 
 

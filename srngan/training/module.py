@@ -10,12 +10,12 @@ import torch
 from torch import Tensor, nn
 from torch.optim.lr_scheduler import LambdaLR
 
-from srngan.errors import NonFiniteError
 from srngan.losses import AdversarialLoss, Hinge
 from srngan.nn.modes import eval_mode
 from srngan.regularizers import Regularizer
 from srngan.terms import DStep, DTerm, GStep, GTerm, Term
 from srngan.training.ema import make_ema, update_ema
+from srngan.training.finite import NonFiniteGuard
 from srngan.training.gstep import notify_g_step_end
 from srngan.training.rng import rng_state, set_rng_state
 
@@ -133,11 +133,9 @@ class GANModule(L.LightningModule):
         self._g_step_ended = False
         self._d_sums: dict[str, Tensor] = {}
         self._pending_rng: dict | None = None
-        # The first non-finite loss (G-step, key, value), kept on the device; read only at
-        # logging intervals and before a checkpoint (see _flag_non_finite).
-        self._bad: tuple[Tensor, Tensor, Tensor] | None = None
-        self._bad_keys: list[str] = []
-        self._bad_key_ids: dict[tuple[str, ...], Tensor] = {}
+        # Losses are checked on the device; the record is read at logging intervals, at the
+        # warm-up's end, before a checkpoint and at the end (never a host read per step).
+        self._guard = NonFiniteGuard()
         self.progress: dict[str, float] = {}  # the progress bar's values, per logging interval
 
     # ----------------------------------------------------------------- sampling
@@ -226,7 +224,7 @@ class GANModule(L.LightningModule):
             parts["loss/penalty"] = penalty
             loss = loss + penalty
         parts["loss/d"] = loss
-        self._flag_non_finite(parts)
+        self._guard.flag(parts, self.g_step + 1)
         opt_d.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         opt_d.step()
@@ -240,7 +238,7 @@ class GANModule(L.LightningModule):
         if self._warmup_done < self.hparams.d_warmup_steps:
             return
         sums, self._d_sums = self._d_sums, {}  # G-step 1 logs only its own D steps
-        bad = (self._bad[0] >= 0).float()
+        bad = self._guard.flagged(self.device)
         # Once, at the warm-up's end: its mean D loss and whether any process saw a NaN.
         total, bad_anywhere = self.trainer.strategy.reduce(
             torch.stack([sums["loss/d"] / self._warmup_seen, bad]), reduce_op="sum"
@@ -270,52 +268,17 @@ class GANModule(L.LightningModule):
                 value = term.loss(step)
                 parts[term.key] = value.detach()
                 loss = loss + term.weight * value
-        self._flag_non_finite({"loss/g": loss})
+        self._guard.flag({"loss/g": loss}, self.g_step + 1)
         opt_g.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         opt_g.step()
         self.untoggle_optimizer(opt_g)
         return {"loss/g": loss.detach(), **parts}
 
-    def _flag_non_finite(self, losses: dict[str, Tensor]) -> None:
-        # Recorded on the device, without a host read, so the step never waits for the
-        # device; the record is read at the logging interval (a diverged run stops within
-        # one) and before any checkpoint is written (a non-finite state is never saved).
-        values = torch.stack([v.detach().float() for v in losses.values()])
-        keys = tuple(losses)
-        ids = self._bad_key_ids.get(keys)
-        if ids is None or ids.device != values.device:
-            for key in keys:
-                if key not in self._bad_keys:
-                    self._bad_keys.append(key)
-            ids = torch.tensor([self._bad_keys.index(k) for k in keys], device=values.device)
-            self._bad_key_ids[keys] = ids
-        if self._bad is None or self._bad[0].device != values.device:
-            minus_one = torch.full((), -1, dtype=torch.long, device=values.device)
-            self._bad = (minus_one, minus_one.clone(), values.new_zeros(()))
-        finite = torch.isfinite(values)
-        first = (~finite).int().argmax()  # the first non-finite entry (0 when all are finite)
-        new = ~finite.all() & (self._bad[0] < 0)
-        self._bad = (
-            torch.where(new, self.g_step + 1, self._bad[0]),
-            torch.where(new, ids[first], self._bad[1]),
-            torch.where(new, values[first], self._bad[2]),
-        )
-
     def raise_if_non_finite(self, elsewhere: bool = False) -> None:
         """Raise :class:`~srngan.errors.NonFiniteError` naming the first non-finite loss and
         its G-step, if one was seen (``elsewhere``: another process saw one). A host read."""
-        step = -1 if self._bad is None else int(self._bad[0])
-        if step < 0 and not elsewhere:
-            return
-        where = "on another process"
-        if step >= 0:
-            key, value = self._bad_keys[int(self._bad[1])], float(self._bad[2])
-            where = f"at G-step {step}: {key}={value:g}"
-        raise NonFiniteError(
-            f"non-finite loss {where}; training stopped, the last good checkpoint is kept "
-            "(lower the learning rate or resume from it)"
-        )
+        self._guard.raise_if_flagged(elsewhere)
 
     def total_d_steps(self) -> int:
         """Discriminator steps (= data batches per process) taken so far, warm-up included."""
@@ -329,7 +292,7 @@ class GANModule(L.LightningModule):
         if every and self.g_step % every:
             return  # between intervals: no host read, no collective
         metrics = {**d_means, **g_parts}
-        bad = torch.zeros((), device=self.device) if self._bad is None else self._bad[0] >= 0
+        bad = self._guard.flagged(self.device)
         # One collective for every scalar and the non-finite flag, then one host read.
         stacked = torch.stack([*(v.float() for v in metrics.values()), bad.float()])
         summed = self.trainer.strategy.reduce(stacked, reduce_op="sum").tolist()
