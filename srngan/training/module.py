@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Literal
 
 import lightning as L
@@ -17,6 +16,7 @@ from srngan.terms import DStep, DTerm, GStep, GTerm, Term
 from srngan.training.ema import make_ema, update_ema
 from srngan.training.finite import NonFiniteGuard
 from srngan.training.gstep import notify_g_step_end
+from srngan.training.hparams import save_hparams_without_objects
 from srngan.training.rng import rng_state, set_rng_state
 
 # Objects that the CLI records as class_path configs; built in Python they are not hyperparameters.
@@ -104,14 +104,7 @@ class GANModule(L.LightningModule):
     ) -> None:
         super().__init__()
         _validate(locals())
-        with warnings.catch_warnings():  # module instances are dropped from hparams just below
-            warnings.filterwarnings(
-                "ignore", message=r"Attribute '\w+' is an instance of `nn\.Module`"
-            )
-            self.save_hyperparameters()
-        for key in _INJECTED:
-            if not _is_config(self.hparams.get(key)):
-                del self.hparams[key]
+        save_hparams_without_objects(self, _INJECTED)
         self.automatic_optimization = False
         self.num_conditional_classes = _check_contract(generator, discriminator)
         self.terms = list(terms or ())
@@ -384,13 +377,6 @@ def _check_contract(generator: nn.Module, discriminator: nn.Module) -> int:
     if generator.num_classes == 1:
         raise ValueError("num_classes=1: use 0 (unconditional) or >= 2 classes")
     return generator.num_classes
-
-
-def _is_config(value) -> bool:
-    """A class_path config (as the CLI records it) or nothing: kept in hparams."""
-    if isinstance(value, (list, tuple)):
-        return all(isinstance(v, dict) for v in value)
-    return isinstance(value, (dict, type(None)))
 
 
 def _validate(args: dict) -> None:
