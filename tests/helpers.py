@@ -67,6 +67,21 @@ class SendSignal(GStepCallback):
             os.kill(os.getpid(), signal.Signals[self.signal])
 
 
+class SendSignalAtDStep(Callback):
+    """Sends ``signal`` to this process after D step ``at_d_step`` (warm-up ones included)."""
+
+    def __init__(self, at_d_step: int = 1, signal: str = "SIGUSR1") -> None:
+        self.at_d_step = at_d_step
+        self.signal = signal
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        import os
+        import signal
+
+        if module.total_d_steps() == self.at_d_step:
+            os.kill(os.getpid(), signal.Signals[self.signal])
+
+
 class RaiseAt(GStepCallback):
     """Raises ``RuntimeError`` after G-step ``at_g_step``: a bug in user code mid-run."""
 

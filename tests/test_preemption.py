@@ -163,6 +163,30 @@ def test_ddp_signal_on_one_rank_stops_every_rank_at_the_same_g_step(tmp_path):
     assert result.returncode == EXIT_PREEMPTED, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
     messages = [x for x in result.stderr.splitlines() if x.startswith("srngan: ")]
-    assert len(messages) == 1 and "stopped after G-step 3" in messages[0], messages
+    # The vote does not block a G-step: G-step 3's end starts it, G-step 4's end reads it, and
+    # both ranks stop there together.
+    assert len(messages) == 1 and "stopped after G-step 4" in messages[0], messages
     run = next(tmp_path.glob("*/version_*"))
+    assert _ckpt(run)["srngan"]["g_step"] == 4
+
+
+def test_signal_during_the_d_warm_up_stops_at_that_d_step_and_resumes_exactly(tmp_path, tiny_fit,
+                                                                              capsys):  # fmt: skip
+    """The warm-up's D steps are stop points too (a warm-up of 750 D steps takes minutes)."""
+    cfg = _callbacks_config(tmp_path / "usr1.yaml", ("helpers.SendSignalAtDStep", "{at_d_step: 1}"))
+    common = ["--model.max_g_steps", "3", "--checkpoint.every_n_g_steps", "100"]
+    with pytest.raises(SystemExit) as stop:
+        tiny_fit(tmp_path / "run", *common, "--config", cfg)
+    assert stop.value.code == EXIT_PREEMPTED
+    assert "srngan: SIGUSR1: stopped after G-step 0" in capsys.readouterr().err
+    run = next((tmp_path / "run").glob("*/version_*"))
+    state = _ckpt(run)["srngan"]
+    assert state["g_step"] == 0 and state["d_warmup_done"] == 1  # inside the warm-up
+    from srngan.cli import main
+
+    main(["fit", *TINY, *common, "--ckpt_path", "last",
+          "--trainer.logger.init_args.save_dir", str(tmp_path / "run"),
+          "--trainer.default_root_dir", str(tmp_path / "run")])  # fmt: skip
     assert _ckpt(run)["srngan"]["g_step"] == 3
+    full = tiny_fit(tmp_path / "full", *common)
+    _assert_same_state(_ckpt(full), _ckpt(run))

@@ -2,10 +2,12 @@
 
 Schedulers (SLURM, Kubernetes, cloud spot instances) send SIGTERM, or a chosen signal such as
 SIGUSR1 (``sbatch --signal``), some time before they take the machine away. The handler installed
-here only records the signal; at the end of the current G-step every rank agrees (one all-reduce
-per G-step under DDP, so all ranks stop at the same G-step), the checkpoint callback writes
-``gstep=NNNNNNN.ckpt`` and ``last.ckpt`` at that G-step (rank 0 writes), and :class:`Preempted`
-ends the run. ``srngan fit`` prints one line and exits with :data:`EXIT_PREEMPTED`;
+here only records the signal; at the end of the current G-step (or, during the D warm-up, of
+the current D step) the run stops: in one process at once; under DDP every rank agrees without
+blocking the step (each G-step end starts a non-blocking all-reduce of the ranks' flags and reads
+the previous one, long finished), so all ranks stop at the same G-step, at most one G-step
+after the signal. The checkpoint callback writes ``gstep=NNNNNNN.ckpt`` and ``last.ckpt`` there
+(rank 0 writes), and :class:`Preempted` ends the run. ``srngan fit`` prints one line and exits with :data:`EXIT_PREEMPTED`;
 ``--ckpt_path last`` then continues bitwise as from any checkpoint.
 
 For the listed signals these handlers replace Lightning's own (its SIGTERM handler stops without
@@ -20,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
+import torch.distributed as dist
 
 from srngan.training.gstep import GStepCallback
 
@@ -76,10 +80,12 @@ class PreemptionHandler(GStepCallback):
         self.signals = [_signal_number(s) for s in signals]
         self.received: signal.Signals | None = None
         self._previous: dict[signal.Signals, Any] = {}
+        self._vote: tuple[Any, torch.Tensor] | None = None  # (pending all-reduce, its flags)
 
     # Installed at train start: Lightning registers its own SIGTERM handler just before it.
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.received = None
+        self._vote = None
         for signum in self.signals:
             try:
                 self._previous[signum] = signal.signal(signum, self._handle)
@@ -91,13 +97,43 @@ class PreemptionHandler(GStepCallback):
         if self.received is None:
             self.received = signal.Signals(signum)
 
+    def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, *_: Any) -> None:
+        # In the D warm-up no G-step ends for a long while: each of its D steps is a stop point.
+        warming_up = module.g_step == 0 and module.total_d_steps() <= module.hparams.get(
+            "d_warmup_steps", 0
+        )
+        if self.signals and warming_up and self._agreed(trainer, blocking=True):
+            self._stop(trainer, module)
+
     def on_g_step_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        if not self.signals:
-            return
-        # Any rank's signal stops every rank at this same G-step (one all-reduce per G-step).
-        stop = trainer.strategy.reduce_boolean_decision(self.received is not None, all=False)
-        if not stop:
-            return
+        if self.signals and self._agreed(trainer, blocking=False):
+            self._stop(trainer, module)
+
+    def _agreed(self, trainer: L.Trainer, blocking: bool) -> bool:
+        """Whether to stop now: this process's flag, or under DDP any rank's (all agree)."""
+        local = self.received is not None
+        if trainer.world_size == 1 or not dist.is_available() or not dist.is_initialized():
+            return local
+        device = trainer.strategy.root_device
+        if blocking:  # the warm-up: one all-reduce per D step, before any G-step
+            flags = torch.tensor([float(local)], device=device)
+            dist.all_reduce(flags)
+            return bool(flags.item() > 0)
+        # Read the vote started one G-step ago (done by now: no wait), then start this one's.
+        # Every rank reads the same reduced value, so all stop at the same G-step.
+        stop = False
+        if self._vote is not None:
+            work, flags = self._vote
+            work.wait()
+            stop = bool(flags.item() > 0)
+        flags = torch.tensor([float(local)], device=device)
+        self._vote = (dist.all_reduce(flags, async_op=True), flags)
+        return stop
+
+    def _stop(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if self._vote is not None:  # leave no collective in flight behind
+            self._vote[0].wait()
+            self._vote = None
         checkpoint = None
         for callback in trainer.checkpoint_callbacks:
             if hasattr(callback, "save_now"):
