@@ -7,6 +7,7 @@ import signal
 from pathlib import Path
 
 import lightning as L
+import torch
 from lightning.fabric.utilities.seed import pl_worker_init_function
 from torch.utils.data import DataLoader, Dataset
 
@@ -42,6 +43,8 @@ class GANDataModule(L.LightningDataModule):
             callback and ``reference_splits: [test]`` metrics compare against.
         num_procedural_classes: procedural class count (2..20).
         seed: procedural dataset seed.
+        pin_memory: page-locked training batches, so the copy to a GPU overlaps compute;
+            ``None``: on when CUDA is available.
     """
 
     def __init__(
@@ -56,6 +59,7 @@ class GANDataModule(L.LightningDataModule):
         num_heldout_images: int | None = None,
         num_procedural_classes: int = 10,
         seed: int = 0,
+        pin_memory: bool | None = None,
     ) -> None:
         super().__init__()
         check_dataset_name(dataset)
@@ -66,6 +70,7 @@ class GANDataModule(L.LightningDataModule):
         self.root = Path(root)
         self.batch_size = batch_size
         self.num_workers = num_workers
+        self.pin_memory = pin_memory
         self.download = download
         self.resolution = resolution or DEFAULT_RESOLUTION[dataset]
         if num_heldout_images is not None and num_heldout_images < 1:
@@ -164,6 +169,8 @@ class GANDataModule(L.LightningDataModule):
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             worker_init_fn=_loader_worker_init,
+            # Page-locked batches: Lightning's copy to the GPU is then asynchronous.
+            pin_memory=torch.cuda.is_available() if self.pin_memory is None else self.pin_memory,
         )
 
 
