@@ -56,8 +56,8 @@ def worker(variant: str, n: int, d: int) -> dict:
     from prdc import compute_prdc
     from torch_fidelity.metric_prc import prc_features_to_metric
 
-    from srngan.metrics.density_coverage import features_to_density_coverage
-    from srngan.metrics.precision_recall import features_to_precision_recall
+    from srngan.metrics.functional.density_coverage import features_to_density_coverage
+    from srngan.metrics.functional.precision_recall import features_to_precision_recall
 
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; allowed: {', '.join(VARIANTS)}")

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from inception_weights import make_random_inception_weights
 
 from srngan.metrics import FrechetInceptionDistance, InceptionScore
-from srngan.metrics.fid import frechet_distance
+from srngan.metrics.functional.fid import frechet_distance
 from srngan.metrics.inception import extract_features, load_inception
 
 

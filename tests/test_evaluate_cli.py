@@ -140,3 +140,87 @@ def test_domain_metrics_of_an_unconditional_generator(tmp_path, tiny_fit):
           "--json", str(out)])  # fmt: skip
     results = json.loads(out.read_text())
     assert results[keys.KEY_DOMAIN_FID] > 0 and keys.KEY_DOMAIN_ACCURACY not in results
+
+
+def _callback_setup(tmp_path, callback_args, dataset="procedural", conditional=4, **data):
+    """``MetricsCallback.setup`` for ``fit`` against a data module, without a Trainer."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from srngan.data.datamodule import GANDataModule
+    from srngan.training.metrics_callback import MetricsCallback
+
+    data.setdefault("num_images", 64)
+    dm = GANDataModule(dataset, root=str(tmp_path), num_workers=0, **data)
+    module = SimpleNamespace(
+        num_conditional_classes=conditional, generator=SimpleNamespace(z_dim=4),
+        device=torch.device("cpu"), discriminator=None,
+        generate=lambda z, y, ema: pytest.fail("setup generated images"),
+    )  # fmt: skip
+    callback = MetricsCallback(**callback_args)
+    callback.setup(SimpleNamespace(datamodule=dm), module, "fit")
+    return callback
+
+
+DOMAIN = {"extractor": "domain", "num_samples": 40, "num_is_samples": 40, "num_real": 40}
+
+
+@pytest.mark.parametrize(
+    ("callback_args", "kwargs", "message"),
+    [
+        ({**DOMAIN, "metrics": ["is"]}, {"dataset": "imagefolder"},
+         "MetricsCallback(extractor: domain) is a classifier of the procedural shapes only, but "
+         "the data is imagefolder; use extractor: inception"),
+        ({**DOMAIN, "metrics": ["fid", "intra_fid"]}, {"conditional": 0},
+         "intra_fid needs a conditional generator (num_classes >= 1)"),
+        ({**DOMAIN, "metrics": ["fid"], "num_real": 48}, {"num_images": 40},
+         "num_real=48 but the train split has 40 images; set num_real <= 40"),
+        ({**DOMAIN, "metrics": ["fid"], "reference_splits": ["train", "test"]},
+         {"num_images": 64, "num_heldout_images": 30},
+         "num_real=40 but the test split has 30 images"),
+        ({**DOMAIN, "metrics": ["kid"]}, {"num_images": 64},
+         "KID subset size 1000 exceeds the images available (40 generated, 40 real)"),
+        ({**DOMAIN, "metrics": ["is"], "num_is_samples": 8}, {},
+         "Inception Score needs at least 10 images for its 10 splits, got 8"),
+        ({**DOMAIN, "metrics": ["is"], "final_metrics": ["prc"], "num_samples": 3}, {},
+         "prc with k = 3 needs at least 4 generated images, got 3"),
+    ],
+)  # fmt: skip
+def test_metrics_callback_reports_misconfiguration_at_setup(
+    tmp_path, callback_args, kwargs, message
+):
+    # Each of these would otherwise train the whole interval and fail at the first evaluation.
+    with pytest.raises(ValueError) as err:
+        _callback_setup(tmp_path, callback_args, **kwargs)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_metrics_callback_setup_accepts_a_fitting_configuration(tmp_path):
+    callback = _callback_setup(tmp_path, {**DOMAIN, "metrics": ["is", "fid", "intra_fid"]},
+                               num_images=64)  # fmt: skip
+    assert set(callback._real) == {"train"} and callback._real["train"].size == 64
+
+
+def test_fit_with_mismatched_metrics_stops_before_the_first_step(tmp_path, capsys):
+    """The issue's case: the quickstart's domain metrics with an image folder as the data."""
+    from conftest import TINY
+
+    folder = tmp_path / "images" / "only_class"
+    folder.mkdir(parents=True)
+    for i, img in enumerate(ShapesDataset(8, 2, seed=0).images.permute(0, 2, 3, 1).numpy()):
+        Image.fromarray(img).save(folder / f"{i}.png")
+    cfg = tmp_path / "metrics.yaml"
+    cfg.write_text(
+        "trainer:\n  callbacks:\n    - class_path: srngan.training.metrics_callback.MetricsCallback\n"
+        "      init_args: {every_n_g_steps: 1000, extractor: domain, metrics: [is, fid, intra_fid],\n"
+        "                  num_samples: 40, num_is_samples: 40, num_real: 40}\n"
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", *TINY, "--config", str(cfg), "--data.dataset", "imagefolder",
+              "--data.root", str(tmp_path / "images"), "--trainer.default_root_dir", str(tmp_path),
+              "--trainer.logger.init_args.save_dir", str(tmp_path)])  # fmt: skip
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "classifier of the procedural shapes only, but the data is imagefolder" in err[-1]
+    assert not list(tmp_path.rglob("*.ckpt"))  # no step was trained

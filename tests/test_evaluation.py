@@ -11,7 +11,14 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from srngan.data import ShapesDataset
-from srngan.evaluation import EvalSettings, Evaluator, generate_samples
+from srngan.evaluation import (
+    DatasetImages,
+    EvalSettings,
+    Evaluator,
+    GeneratorImages,
+    generate_samples,
+)
+from srngan.evaluation.extractors import Extractor
 from srngan.metrics import (
     FrechetInceptionDistance,
     InceptionScore,
@@ -20,6 +27,7 @@ from srngan.metrics import (
     statistics_to_fid,
 )
 from srngan.metrics.elhist import elhist_from_samples, plot_elhist
+from srngan.metrics.functional.statistics import FeatureStatistics
 from srngan.metrics.inception import (
     WEIGHTS_FILE,
     InceptionWeightsNotFoundError,
@@ -151,11 +159,23 @@ def _generate(z, labels):
     return base.clamp(-1, 1)
 
 
+class _Case:
+    """An Evaluator with its real images, evaluating a generator (``test_robustness`` too)."""
+
+    def __init__(self, evaluator: Evaluator, real: DatasetImages) -> None:
+        self.evaluator, self.real = evaluator, real
+
+    def evaluate(self, generate, z_dim=8, num_classes=10) -> dict[str, float]:
+        fake = GeneratorImages(generate, z_dim, num_classes)
+        return self.evaluator.evaluate(fake, self.real)[0]
+
+
 def _evaluator(batch_size, metrics=("is", "fid", "intra_fid", "kid"), key=None, num_real=100):
     real = ShapesDataset(100, 10, seed=5)
     settings = EvalSettings(metrics=metrics, num_samples=90, num_is_samples=120, num_real=num_real,
                             kid_subsets=3, kid_subset_size=20, batch_size=batch_size)  # fmt: skip
-    return Evaluator(_PixelExtractor(), 16, 10, real, settings, key, num_classes=10)
+    extractor = Extractor(_PixelExtractor(), 16, 10)
+    return _Case(Evaluator(settings, extractor=extractor), DatasetImages(real, key))
 
 
 def test_results_independent_of_batch_size():
@@ -173,12 +193,21 @@ def test_results_independent_of_batch_size():
 
 
 def test_intra_fid_is_mean_of_class_fids():
-    ev = _evaluator(50, metrics=("intra_fid",))
-    intra = ev.intra_fid_metric(_generate, 8)
-    ref, gen = ev.class_reference(), intra.class_statistics(real=False)
-    manual = [statistics_to_fid(ref.per_class[c], gen[c]) for c in range(10)]
-    result = ev.evaluate(_generate, 8)
+    case = _evaluator(50, metrics=("intra_fid",))
+    ref = case.evaluator.reference(case.real, ("intra_fid",), num_classes=10)
+    # Each class's generated statistics, computed here from the conditioned samples.
+    fake, extractor = GeneratorImages(_generate, 8, 10), _PixelExtractor()
+    manual = []
+    for c in range(10):
+        stats = FeatureStatistics.empty(16)
+        for batch in fake.batches(5000, 50, class_index=c):  # the evaluation's batches
+            stats.update(extractor(batch.images)[0])
+        manual.append(statistics_to_fid(ref.per_class[c], stats))
+    result = case.evaluate(_generate, 8)
     assert result[keys.KEY_INTRA_FID] == pytest.approx(sum(manual) / 10, rel=1e-9)
+    assert [result[f"{keys.KEY_INTRA_FID_CLASS}{c}"] for c in range(10)] == pytest.approx(
+        manual, rel=1e-9
+    )
 
 
 def test_intra_fid_protocol_counts(tmp_path):
@@ -190,46 +219,106 @@ def test_intra_fid_protocol_counts(tmp_path):
         seen.append(labels.clone())
         return _generate(z, labels)
 
-    real = ShapesDataset(100, 10, seed=5)
+    real = DatasetImages(ShapesDataset(100, 10, seed=5), {"d": "t"})
     settings = EvalSettings(metrics=("intra_fid",), intra_fid_samples_per_class=37, batch_size=16)
-    ev = Evaluator(_PixelExtractor(), 16, 10, real, settings, {"d": "t"}, num_classes=10)
-    per_class = ev.intra_fid_metric(generate, 8).class_statistics(real=False)
-    assert {c: int(s.count) for c, s in per_class.items()} == dict.fromkeys(range(10), 37)
+    ev = Evaluator(settings, extractor=Extractor(_PixelExtractor(), 16, 10))
+    ev.evaluate(GeneratorImages(generate, 8, 10), real)
     labels = torch.cat(seen)
     assert labels.numel() == 370
     assert all(int((labels == c).sum()) == 37 for c in range(10))
-    ref = ev.class_reference()
-    expected = torch.bincount(real.labels, minlength=10)
+    ref = ev.reference(real, num_classes=10)
+    expected = torch.bincount(real.dataset.labels, minlength=10)
     assert [int(ref.per_class[c].count) for c in range(10)] == expected.tolist()
-    assert int(expected.sum()) == len(real)  # all images, whatever num_real says
+    assert int(expected.sum()) == len(real.dataset)  # all images, whatever num_real says
     # Per-class real statistics are cached on disk; a new evaluator loads them.
-    assert len(list(Path(os.environ["SRNGAN_CACHE"]).glob("class-reference-stats-*.pt"))) == 1
-    again = Evaluator(_PixelExtractor(), 16, 10, real, settings, {"d": "t"}, num_classes=10)
-    torch.testing.assert_close(
-        again.class_reference().per_class[3].outer, ref.per_class[3].outer, rtol=0, atol=0
-    )
+    assert len(list(Path(os.environ["SRNGAN_CACHE"]).glob("reference-classes-*.pt"))) == 1
+    again = Evaluator(settings, extractor=Extractor(_PixelExtractor(), 16, 10))
+    loaded = again.reference(real, num_classes=10)
+    assert loaded.cache_hits == {"classes": True}
+    torch.testing.assert_close(loaded.per_class[3].outer, ref.per_class[3].outer, rtol=0, atol=0)
 
 
 def test_intra_fid_needs_a_conditional_generator():
-    real = ShapesDataset(20, 10, seed=5)
-    ev = Evaluator(_PixelExtractor(), 16, 10, real, EvalSettings(metrics=("intra_fid",)))
+    real = DatasetImages(ShapesDataset(20, 10, seed=5))
+    ev = Evaluator(
+        EvalSettings(metrics=("intra_fid",)), extractor=Extractor(_PixelExtractor(), 16, 10)
+    )
     with pytest.raises(ValueError, match="intra_fid needs a conditional generator"):
-        ev.evaluate(_generate, 8)
+        ev.evaluate(GeneratorImages(_generate, 8, 0), real)
 
 
 def test_reference_statistics_cache_hit_and_miss(tmp_path):
     key = {"dataset": "procedural-test"}
     first = _evaluator(50, key=key)
-    stats = first.reference()
-    assert first.reference_cache_hit is False
+    stats = first.evaluator.reference(first.real, num_classes=10)
+    assert stats.cache_hits == {"stats": False, "features": False, "classes": False}
     assert len(list(Path(os.environ["SRNGAN_CACHE"]).glob("reference-stats-*.pt"))) == 1
     second = _evaluator(50, key=key)
-    again = second.reference()
-    assert second.reference_cache_hit is True
+    again = second.evaluator.reference(second.real, num_classes=10)
+    assert again.cache_hits == {"stats": True, "features": True, "classes": True}
     torch.testing.assert_close(again.stats.outer, stats.stats.outer, rtol=0, atol=0)
+    # The same evaluator keeps what it computed: no second pass, no second cache read.
+    assert second.evaluator.reference(second.real, num_classes=10).cache_hits == {}
     third = _evaluator(50, key=key, num_real=80)  # another sample count: another entry
-    third.reference()
-    assert third.reference_cache_hit is False
+    third_ref = third.evaluator.reference(third.real, ("fid",))
+    assert third_ref.cache_hits == {"stats": False}
+
+
+def test_one_pass_feeds_every_reference():
+    """Two references (train and test splits): one pass over the generated images, each metric
+    against each; IS once, the test split's keys suffixed."""
+    calls = []
+
+    def generate(z, labels):
+        calls.append(z.shape[0])
+        return _generate(z, labels)
+
+    settings = EvalSettings(metrics=("is", "fid", "kid"), num_samples=60, num_is_samples=40,
+                            num_real=50, kid_subsets=2, kid_subset_size=20, batch_size=25)  # fmt: skip
+    ev = Evaluator(settings, extractor=Extractor(_PixelExtractor(), 16, 10))
+    train = DatasetImages(ShapesDataset(60, 10, seed=5))
+    test = DatasetImages(ShapesDataset(60, 10, seed=6))
+    both, _ = ev.evaluate(GeneratorImages(generate, 8, 10), {"train": train, "test": test})
+    assert sum(calls) == 60  # max(num_samples, num_is_samples) generated once
+    alone, _ = ev.evaluate(GeneratorImages(_generate, 8, 10), {"test": test})
+    assert set(both) == {keys.KEY_IS_MEAN, keys.KEY_IS_STD, keys.KEY_FID, keys.KEY_KID_MEAN,
+                         keys.KEY_KID_STD, f"{keys.KEY_FID}_test", f"{keys.KEY_KID_MEAN}_test",
+                         f"{keys.KEY_KID_STD}_test"}  # fmt: skip
+    for k, v in alone.items():
+        assert both[k] == v, k
+
+
+@pytest.mark.parametrize(
+    ("settings", "metrics", "message"),
+    [
+        (dict(num_real=101), ("fid",), "num_real=101 but the train split has 100 images"),
+        (dict(kid_subset_size=100), ("kid",), "KID subset size 100 exceeds the images available (90 generated"),
+        (dict(num_is_samples=5), ("is",), "Inception Score needs at least 10 images"),
+        (dict(num_samples=3), ("prc",), "prc with k = 3 needs at least 4 generated images, got 3"),
+        (dict(intra_fid_samples_per_class=1), ("intra_fid",), "intra_fid_samples_per_class >= 2"),
+        ({}, ("nd",), "nd needs held-out real images"),
+    ],
+)  # fmt: skip
+def test_check_reports_misconfigurations_before_any_image(settings, metrics, message):
+    def generate(z, labels):
+        raise AssertionError("check() generated images")
+
+    s = EvalSettings(**{"num_samples": 90, "num_real": 50, **settings})
+    ev = Evaluator(s, extractor=Extractor(_PixelExtractor(), 16, 10))
+    real = {"train": DatasetImages(ShapesDataset(100, 10, seed=5))} if metrics != ("nd",) else {}
+    with pytest.raises(ValueError) as err:
+        ev.check(GeneratorImages(generate, 8, 10), real, metrics)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_intra_fid_check_counts_real_images_per_class():
+    data = ShapesDataset(30, 10, seed=5)
+    data.labels[data.labels == 3] = 4  # class 3 has no real image left
+    ev = Evaluator(
+        EvalSettings(metrics=("intra_fid",)), extractor=Extractor(_PixelExtractor(), 16, 10)
+    )
+    with pytest.raises(ValueError, match="class 3 of the reference has 0"):
+        ev.check(GeneratorImages(_generate, 8, 10), DatasetImages(data))
 
 
 def test_sharded_sampling_equals_single_process():

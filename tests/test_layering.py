@@ -13,7 +13,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "srngan"
 PURE = [
     "srngan.nn", "srngan.models", "srngan.losses", "srngan.regularizers", "srngan.errors",
-    "srngan.metrics", "srngan.evaluation.evaluator", "srngan.evaluation.runner",
+    "srngan.metrics", "srngan.evaluation",
     "srngan.data.procedural", "srngan.data.real", "srngan.data.stream", "srngan.nn.modes",
     "srngan.terms", "srngan", "srngan.atomic", "srngan.ranks", "srngan.console",
 ]  # fmt: skip

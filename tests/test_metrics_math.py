@@ -109,7 +109,7 @@ def test_inception_score_matches_torch_fidelity():
 
 
 def test_inception_score_is_split_assignment_independent_of_batching():
-    from srngan.metrics.inception_score import InceptionScoreState
+    from srngan.metrics.functional.inception_score import InceptionScoreState
 
     logits = torch.randn(500, 20, generator=torch.Generator().manual_seed(1))
     state = InceptionScoreState(500, 20)

@@ -8,8 +8,8 @@ from torch.utils.data import Dataset
 
 from srngan.data.datamodule import GANDataModule
 from srngan.data.real import NO_LABEL, Unlabelled, nd_split
-from srngan.evaluation.runner import MetricRunner, _distinct_pair
-from srngan.evaluation.settings import EvalSettings
+from srngan.evaluation import DatasetImages, EvalSettings, Evaluator, GeneratorImages
+from srngan.evaluation.protocols import distinct_pair, elhist_of, real_sampler
 from srngan.metrics.elhist import pair_ratios
 
 
@@ -31,9 +31,9 @@ class _MeanD(torch.nn.Module):
         return x.flatten(1).mean(1) * 3
 
 
-def _runner(data: Dataset, classes: int, pairs: int = 2000) -> MetricRunner:
+def _elhist(data: Dataset, classes: int, pairs: int = 2000):
     settings = EvalSettings(metrics=("elhist",), elhist_pairs=pairs, seed=0)
-    return MetricRunner(settings, data, None, classes, z_dim=4, resolution=4)
+    return elhist_of(settings, GeneratorImages(_generate, 4, classes), data, _MeanD())
 
 
 def _generate(z, y):
@@ -45,14 +45,14 @@ def test_elhist_real_pairs_are_distinct_images(classes):
     # Two images per class: drawn with replacement, half the 2000 real-real pairs would repeat
     # an image (0 / 0 = NaN); without replacement none may.
     data = _Indexed([0, 0, 1, 1] if classes else [0, 0])
-    real = _runner(data, classes)._real_sampler(data, seed=3)
+    real = real_sampler(data, seed=3)
     y = torch.randint(2, (2000,)) if classes else None
     a, b = real.pairs(2000, y)
     assert not torch.equal(a, b) and bool((a != b).flatten(1).any(1).all())
     if classes:  # both members come from the pair's class
         index_a, index_b = (a[:, 0, 0, 0] * 10).round().long(), (b[:, 0, 0, 0] * 10).round().long()
         assert torch.equal(data.labels[index_a], y) and torch.equal(data.labels[index_b], y)
-    arrays = _runner(data, classes).elhist(_generate, _MeanD())
+    arrays = _elhist(data, classes)
     for kind, values in arrays.items():
         assert not torch.isnan(values).any(), kind
     assert arrays["real_real"].numel() == 2000
@@ -61,7 +61,7 @@ def test_elhist_real_pairs_are_distinct_images(classes):
 def test_distinct_pair_is_uniform_over_ordered_pairs():
     # 3 items: the 6 ordered pairs (i != j) each with probability 1/6; 60000 draws give a
     # binomial standard error of 0.0015 per cell, so 0.01 is > 6 sigma.
-    a, b = _distinct_pair(torch.full((60000,), 3), torch.Generator().manual_seed(0))
+    a, b = distinct_pair(torch.full((60000,), 3), torch.Generator().manual_seed(0))
     assert not (a == b).any()
     freq = torch.bincount(a * 3 + b, minlength=9).double() / 60000
     expected = torch.tensor([0, 1, 1, 1, 0, 1, 1, 1, 0], dtype=torch.float64) / 6
@@ -73,7 +73,7 @@ def test_elhist_class_with_one_image_is_a_clear_error():
     with pytest.raises(
         ValueError, match="class 0 has 1 real images; eLhist real-real pairs need 2"
     ):
-        _runner(data, 2, pairs=50).elhist(_generate, _MeanD())
+        _elhist(data, 2, pairs=50)
 
 
 def test_pair_ratios_leave_out_identical_pairs():
@@ -117,8 +117,8 @@ def test_unlabelled_items_collate():
 
 def test_domain_extractor_refuses_other_data():
     settings = EvalSettings(metrics=("fid",), extractor="domain")
-    runner = MetricRunner(settings, _Indexed([0, 1, 0, 1]), None, 2, z_dim=4, resolution=4)
+    ev = Evaluator(settings, domain_classes=2, resolution=4)
     with pytest.raises(
         ValueError, match="domain extractor is a classifier of the procedural shapes only"
     ):
-        runner.run(_generate)
+        ev.evaluate(GeneratorImages(_generate, 4, 2), DatasetImages(_Indexed([0, 1, 0, 1])))

@@ -17,8 +17,8 @@ from srngan.metrics import (
     features_to_precision_recall,
     keys,
 )
+from srngan.metrics.functional.knn import block_rows, cross_ball_counts, knn_radii
 from srngan.metrics.keys import KEY_COVERAGE, KEY_DENSITY, KEY_F_SCORE, KEY_PRECISION, KEY_RECALL
-from srngan.metrics.knn import block_rows, cross_ball_counts, knn_radii
 
 
 def _features(n, d, seed, shift=0.0, scale=1.0):
@@ -258,9 +258,8 @@ def test_evaluator_feeds_set_metrics_from_their_own_extractor_and_caches_radii()
     """Evaluator: prc / dc on the set extractor's features of the same samples, the real side
     (features and radii) cached; Intra-FID's per-class values beside the mean."""
     from srngan.data import ShapesDataset
-    from srngan.evaluation import EvalSettings, Evaluator, generate_samples
-    from srngan.evaluation.features import dataset_batches
-    from srngan.metrics.images import images_to_uint8
+    from srngan.evaluation import DatasetImages, EvalSettings, Evaluator, GeneratorImages
+    from srngan.evaluation.extractors import Extractor
 
     def generate(z, labels):
         base = torch.tanh(z[:, :3, None, None].repeat(1, 1, 16, 16))
@@ -271,58 +270,58 @@ def test_evaluator_feeds_set_metrics_from_their_own_extractor_and_caches_radii()
         return x[:, :4], x[:, :10]
 
     set_extractor = EX  # 8-d features
-    real = ShapesDataset(60, 3, 16, seed=5)  # 16 px, as EX takes
+    real = DatasetImages(ShapesDataset(60, 3, 16, seed=5), {"d": "set-test"})  # 16 px, as EX takes
     settings = EvalSettings(metrics=("fid", "prc", "dc", "intra_fid"), num_samples=40,
                             num_real=50, batch_size=16, intra_fid_samples_per_class=6)  # fmt: skip
-    ev = Evaluator(main_extractor, 4, 10, real, settings, {"d": "set-test"}, num_classes=3,
-                   set_extractor=(set_extractor, 8, {"set": "EX"}))  # fmt: skip
-    found = ev.evaluate(generate, z_dim=5)
-    fake = torch.cat([images_to_uint8(b.images) for b in generate_samples(generate, 40, 5, 3)])
-    real_images = torch.cat([im for _, im, _ in dataset_batches(real, 50, 16)])
-    ff, fr = set_extractor(fake)[0], set_extractor(real_images)[0]
+
+    def evaluator():
+        return Evaluator(settings, extractor=Extractor(main_extractor, 4, 10),
+                         set_extractor=Extractor(set_extractor, 8, 0, {"set": "EX"}))  # fmt: skip
+
+    ev = evaluator()
+    fake = GeneratorImages(generate, 5, 3)
+    found, _ = ev.evaluate(fake, real)
+    fake_images = torch.cat([b.images for b in fake.batches(40, 16)])
+    real_images = torch.cat([b.images for b in real.batches(50, 16)])
+    ff, fr = set_extractor(fake_images)[0], set_extractor(real_images)[0]
     expected = {**features_to_precision_recall(ff, fr), **features_to_density_coverage(ff, fr)}
     assert {k: found[k] for k in expected} == pytest.approx(expected, rel=1e-12)
     per_class = [found[f"intra_frechet_inception_distance_class_{c}"] for c in range(3)]
     assert found["intra_frechet_inception_distance"] == pytest.approx(sum(per_class) / 3)
     # The set reference is cached: a second evaluator gets the same radii without a real pass.
-    again = Evaluator(main_extractor, 4, 10, real, settings, {"d": "set-test"}, num_classes=3,
-                      set_extractor=(set_extractor, 8, {"set": "EX"}))  # fmt: skip
-    a, b = ev.set_reference(), again.set_reference()
-    assert torch.equal(a.features, b.features) and torch.equal(a.radii[3], b.radii[3])
+    a = ev.reference(real, ("prc", "dc"))
+    b = evaluator().reference(real, ("prc", "dc"))
+    assert b.cache_hits == {"set": True}
+    assert torch.equal(a.set_features, b.set_features) and torch.equal(a.radii[3], b.radii[3])
     assert set(a.radii) == {3, 5}
 
 
 @pytest.mark.slow  # Inception and VGG-16 forwards on CPU: ~40 s on the 2-core machine
-def test_runner_uses_torch_fidelity_vgg16_beside_inception(
+def test_evaluator_uses_torch_fidelity_vgg16_beside_inception(
     vgg16_home, inception_weights, monkeypatch
 ):
-    """MetricRunner with the Inception extractor: FID on Inception, prc on VGG-16 (weights found
-    in the hub cache), from one pass over the samples."""
+    """The Evaluator with the Inception extractor: FID on Inception, prc on VGG-16 (weights
+    found in the hub cache), from one pass over the samples."""
     from srngan.data import ShapesDataset
-    from srngan.evaluation import EvalSettings
-    from srngan.evaluation.runner import MetricRunner
+    from srngan.evaluation import DatasetImages, EvalSettings, Evaluator, GeneratorImages
     from srngan.metrics.vgg import load_vgg16
 
     monkeypatch.setenv("TORCH_HOME", str(vgg16_home))
     torch.set_num_threads(1)
-    real = ShapesDataset(8, 2, 16, seed=3)
+    real = DatasetImages(ShapesDataset(8, 2, 16, seed=3))
     settings = EvalSettings(metrics=("fid", "prc"), num_samples=6, num_real=8, batch_size=8,
                             inception_weights=str(inception_weights))  # fmt: skip
 
     def generate(z, labels):
         return torch.tanh(z[:, :3, None, None].repeat(1, 1, 16, 16))
 
-    runner = MetricRunner(settings, real, None, 0, 4, 16)
-    found, _ = runner.run(generate)
+    fake = GeneratorImages(generate, 4)
+    found, _ = Evaluator(settings).evaluate(fake, real)
     assert {keys.KEY_FID, KEY_PRECISION, KEY_RECALL, KEY_F_SCORE} <= set(found)
-    from srngan.evaluation.features import dataset_batches
-    from srngan.evaluation.sampling import generate_samples
-    from srngan.metrics.images import images_to_uint8
-
     vgg = load_vgg16()
-    fake = torch.cat([images_to_uint8(b.images) for b in generate_samples(generate, 6, 4)])
-    real_images = torch.cat([im for _, im, _ in dataset_batches(real, 8, 8)])
-    expected = features_to_precision_recall(vgg(fake)[0], vgg(real_images)[0])
+    fake_images = torch.cat([b.images for b in fake.batches(6, 8)])
+    real_images = torch.cat([b.images for b in real.batches(8, 8)])
+    expected = features_to_precision_recall(vgg(fake_images)[0], vgg(real_images)[0])
     assert {k: found[k] for k in expected} == pytest.approx(expected, rel=1e-12)
 
 

@@ -192,16 +192,17 @@ def _settings(args, metrics) -> EvalSettings:
 
 
 def _reference_statistics(args):
+    from srngan.evaluation.reference import Reference
     from srngan.metrics.stats_file import load_statistics
 
     if args.extractor != "inception":
         raise CommandError("--real-stats holds Inception statistics; use --extractor inception")
-    return load_statistics(args.real_stats)
+    return Reference.from_statistics(load_statistics(args.real_stats))
 
 
 def _evaluate_checkpoint(args, metrics, device):
     from srngan.data.datamodule import GANDataModule
-    from srngan.evaluation.runner import MetricRunner
+    from srngan.evaluation import DatasetImages, Evaluator, GeneratorImages
 
     model, raw = load_checkpoint(args.ckpt)
     model.to(device)
@@ -214,127 +215,41 @@ def _evaluate_checkpoint(args, metrics, device):
         data_cfg["root"] = args.data_root
     data_cfg["download"] = args.download or data_cfg.get("download", False)
     dm = GANDataModule(**data_cfg)
-    heldout = dm.nd_dataset() if "nd" in metrics else None
     split = args.reference_split
-    runner = MetricRunner(_settings(args, metrics), dm.make_dataset(split), heldout,
-                          model.num_conditional_classes, model.generator.z_dim, dm.resolution, device,
-                          dm.reference_key(split))  # fmt: skip
-    if args.real_stats:
-        runner.evaluator_for(metrics).use_reference_statistics(_reference_statistics(args))
-    results, arrays = runner.run(lambda z, y: model.generate(z, y, args.ema), model.discriminator)
-    if args.real_stats:
-        return results, arrays  # the reference is the file, not a split of the dataset
-    return keys.with_split(results, split), arrays
-
-
-def load_images(path: str | Path) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """uint8 NCHW images (and labels, if an .npz has them) from a folder of images or an .npz."""
-    path = Path(path)
-    if not path.exists():
-        raise CommandError(f"{path} not found")
-    if path.suffix == ".npz":
-        with np.load(path) as npz:
-            name = "images" if "images" in npz.files else npz.files[0]
-            images = npz[name]
-            labels = torch.from_numpy(npz["labels"]).long() if "labels" in npz.files else None
-        if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
-            raise CommandError(
-                f"{path}: expected uint8 images of shape (N, H, W, 3), got {images.dtype} {images.shape}"
-            )
-        return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(), labels
-    from PIL import Image
-
-    files = sorted(
-        p for p in path.rglob("*") if p.suffix.lower() in {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
-    )
-    if not files:
-        raise CommandError(f"no images (.png, .jpg, ...) found in {path}")
-    arrays = [np.asarray(Image.open(f).convert("RGB")) for f in files]
-    if len({a.shape for a in arrays}) != 1:
-        raise CommandError(f"images in {path} have different sizes")
-    return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous(), None
+    fake = GeneratorImages(lambda z, y: model.generate(z, y, args.ema), model.generator.z_dim,
+                           model.num_conditional_classes, device)  # fmt: skip
+    if args.real_stats:  # the reference is the file, not a split of the dataset: no suffix
+        evaluator = Evaluator(_settings(args, metrics), device)
+        return evaluator.evaluate(fake, _reference_statistics(args))
+    data = dm.make_dataset(split)
+    # The domain classifier knows the data's classes, whether or not G uses them.
+    domain_classes = model.num_conditional_classes or getattr(data, "num_classes", 0)
+    evaluator = Evaluator(_settings(args, metrics), device, domain_classes=domain_classes,
+                          resolution=dm.resolution)  # fmt: skip
+    real = {split: DatasetImages(data, dm.reference_key(split))}
+    heldout = dm.nd_dataset() if "nd" in metrics else None
+    return evaluator.evaluate(fake, real, heldout=heldout, discriminator=model.discriminator)
 
 
 def _evaluate_folders(args, metrics, device):
-    from srngan.evaluation.evaluator import results_of
-    from srngan.evaluation.runner import build_extractor, build_set_extractor
-    from srngan.metrics import (
-        DensityCoverage,
-        FrechetInceptionDistance,
-        InceptionScore,
-        IntraFID,
-        KernelInceptionDistance,
-        PrecisionRecall,
-    )
+    from srngan.evaluation import Evaluator, ImageSet
 
     unsupported = set(metrics) - {"is", "fid", "kid", "intra_fid", "prc", "dc"}
     if unsupported:
         raise CommandError(
             f"{', '.join(sorted(unsupported))} need a checkpoint (--ckpt); with --real/--fake use is, fid, kid, intra_fid, prc, dc"
         )
-    fake, fake_labels = load_images(args.fake)
-    if args.real_stats:
-        reference = _reference_statistics(args)
-        real, real_labels = fake[:0], None
-    else:
-        reference = None
-        real, real_labels = load_images(args.real)
-    classes = 0
+    fake = ImageSet.from_path(args.fake)
+    real = _reference_statistics(args) if args.real_stats else ImageSet.from_path(args.real)
     if "intra_fid" in metrics:
-        if real_labels is None or fake_labels is None:
+        if getattr(real, "labels", None) is None or fake.labels is None:
             raise CommandError("intra_fid needs labels in both .npz files ('labels' arrays)")
-        classes = int(max(real_labels.max(), fake_labels.max())) + 1
-    settings = _settings(args, metrics)
-    extractor, dim, logit_dim, _ = build_extractor(
-        settings, args.domain_classes, fake.shape[-1], device
-    )
-    shared = dict(feature_extractor=extractor)
-    found = {}
-    if "is" in metrics:
-        found["is"] = InceptionScore(**shared, num_samples=fake.shape[0], num_logits=logit_dim)
-    if "fid" in metrics:
-        if reference is not None and reference.total.shape != (dim,):
-            raise CommandError(
-                f"{args.real_stats} has {reference.total.shape[0]}-d statistics, the extractor "
-                f"gives {dim}-d features"
-            )
-        found["fid"] = FrechetInceptionDistance(**shared, feature_dim=dim, reference=reference)
-    if "kid" in metrics:
-        found["kid"] = KernelInceptionDistance(**shared, feature_dim=dim, subsets=args.kid_subsets,
-                                               subset_size=args.kid_subset_size)  # fmt: skip
-    if classes:
-        found["intra_fid"] = IntraFID(classes, **shared, feature_dim=dim)
-    set_extractor, set_dim = extractor, dim
-    if {"prc", "dc"} & set(metrics):
-        if args.extractor == "inception":
-            set_extractor, set_dim, _ = build_set_extractor(settings, device)
-        k = dict(feature_extractor=set_extractor, feature_dim=set_dim)
-        if "prc" in metrics:
-            found["prc"] = PrecisionRecall(**k, k=args.prc_neighbours)
-        if "dc" in metrics:
-            found["dc"] = DensityCoverage(**k, k=args.dc_neighbours)
-    found = {k: m.to(device) for k, m in found.items()}
-    # One feature pass per image set feeds every metric.
-    for images, labels, is_real in ((fake, fake_labels, False), (real, real_labels, True)):
-        for start in range(0, images.shape[0], args.batch_size):
-            idx = torch.arange(start, min(start + args.batch_size, images.shape[0]))
-            with torch.no_grad():
-                features, logits = extractor(images[idx].to(device))
-            if "is" in found and not is_real:
-                found["is"].update(indices=idx, logits=logits)
-            for name in ("fid", "kid"):
-                if name in found:
-                    found[name].update(None, real=is_real, features=features)
-            if "intra_fid" in found:
-                found["intra_fid"].update(None, labels[idx], real=is_real, features=features)
-            if {"prc", "dc"} & set(found):
-                if set_extractor is not extractor:
-                    with torch.no_grad():
-                        features, _ = set_extractor(images[idx].to(device))
-                for name in ("prc", "dc"):
-                    if name in found:
-                        found[name].update(None, real=is_real, features=features)
-    return results_of(found)
+        classes = max(real.num_classes, fake.num_classes)
+        real.num_classes = fake.num_classes = classes
+    evaluator = Evaluator(_settings(args, metrics), device, domain_classes=args.domain_classes,
+                          resolution=fake.images.shape[-1])  # fmt: skip
+    results, _ = evaluator.evaluate(fake, real)
+    return results
 
 
 def _print_table(results: dict[str, float]) -> None:

@@ -51,8 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _dataset_images(args):
-    """``(dataset, description)`` of --dataset."""
+    """``(source, description)`` of --dataset."""
     from srngan.data.datamodule import GANDataModule
+    from srngan.evaluation import DatasetImages
 
     try:
         dm = GANDataModule(dataset=args.dataset, root=args.data_root, download=args.download,
@@ -62,13 +63,25 @@ def _dataset_images(args):
         raise CommandError(
             f"cannot load {args.dataset} ({args.split}) from {args.data_root}: {err}"
         ) from err
-    return data, f"{args.dataset} {args.split} split at {dm.resolution} px"
+    return DatasetImages(data), f"{args.dataset} {args.split} split at {dm.resolution} px"
+
+
+def _image_set(args):
+    """``(source, description)`` of --images (a fixed random subset of --num-images)."""
+    from srngan.evaluation import ImageSet
+
+    images = ImageSet.from_path(args.images)
+    num = args.num_images or images.size
+    if num > images.size:
+        raise CommandError(f"--num-images {num} but {args.images} holds {images.size} images")
+    if num < images.size:
+        g = torch.Generator().manual_seed(args.seed)
+        images = ImageSet(images.images[torch.randperm(images.size, generator=g)[:num]])
+    return images, f"{args.images}"
 
 
 def main(argv: list[str]) -> None:
-    from srngan.evaluation.features import dataset_batches
-    from srngan.evaluation.runner import build_extractor
-    from srngan.metrics.statistics import FeatureStatistics
+    from srngan.evaluation import DatasetImages, Evaluator
     from srngan.metrics.stats_file import save_statistics
 
     args = build_parser().parse_args(argv)
@@ -79,37 +92,19 @@ def main(argv: list[str]) -> None:
     for flag, value in (("--batch-size", args.batch_size), ("--num-images", args.num_images)):
         if value is not None and value < 1:
             raise CommandError(f"{flag} must be >= 1, got {value}")
-    device = pick_device(args.device)
+    source, what = _dataset_images(args) if args.dataset else _image_set(args)
+    # A dataset: a fixed random subset of --num-images (all by default), by --seed.
+    num = (args.num_images or source.size) if isinstance(source, DatasetImages) else source.size
+    if num > source.size:
+        raise CommandError(f"--num-images {num} but the {args.split} split holds {source.size}")
+    if num < 2:
+        raise CommandError(f"statistics need at least 2 images, got {num}")
     settings = EvalSettings(
-        inception_weights=args.inception_weights, download_weights=args.download
-    )
-    extractor, dim, _, _ = build_extractor(settings, 0, 0, device)
-    stats = FeatureStatistics.empty(dim)
-    if args.dataset:
-        data, what = _dataset_images(args)
-        num = args.num_images or len(data)
-        batches = (
-            images for _, images, _ in dataset_batches(data, num, args.batch_size, args.seed)
-        )
-    else:
-        from srngan.commands.evaluate import load_images
-
-        images, _ = load_images(args.images)
-        num = args.num_images or images.shape[0]
-        if num > images.shape[0]:
-            raise CommandError(
-                f"--num-images {num} but {args.images} holds {images.shape[0]} images"
-            )
-        if num < images.shape[0]:
-            g = torch.Generator().manual_seed(args.seed)
-            images = images[torch.randperm(images.shape[0], generator=g)[:num]]
-        what = f"{args.images}"
-        batches = images.split(args.batch_size)
-    with torch.no_grad():
-        for batch in batches:
-            stats.update(extractor(batch.to(device))[0])
-    if stats.count < 2:
-        raise CommandError(f"statistics need at least 2 images, got {int(stats.count)}")
+        metrics=("fid",), num_real=num, batch_size=args.batch_size, seed=args.seed,
+        inception_weights=args.inception_weights, download_weights=args.download,
+    )  # fmt: skip
+    # The same real-side pass as FID's in srngan evaluate (no cache: the file is the result).
+    stats = Evaluator(settings, pick_device(args.device)).reference(source).stats
     protocol = (f"srngan stats: {int(stats.count)} images of {what}; torch-fidelity "
                 "inception-v3-compat pool features (2048), TF1-compatible bilinear resize to 299")  # fmt: skip
     with atomic_output(args.out) as tmp, open(tmp, "wb") as f:

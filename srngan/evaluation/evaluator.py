@@ -1,339 +1,531 @@
-"""Evaluate a generator against reference data: IS, FID, KID, Intra-FID, precision / recall and
-density / coverage from one pass over the samples.
+"""The one evaluation path: any image source against any real side, on any list of metrics.
 
-Pure torch + torchmetrics (no Lightning): the training callback and ``srngan evaluate`` both call
-:class:`Evaluator`, which feeds the metric classes of :mod:`srngan.metrics`. Under
-``torch.distributed`` each process generates its share of the samples (see
-:mod:`srngan.evaluation.sampling`) and torchmetrics syncs the float64 states, so the result equals
-that of one process up to float64 summation order.
+``srngan evaluate --ckpt``, ``srngan evaluate --real/--fake``, ``srngan stats`` and the training
+callback (:class:`srngan.training.metrics_callback.MetricsCallback`) all call :class:`Evaluator`:
 
-Precision / recall and density / coverage (the *set* metrics) use their own extractor when one
-is given (torch-fidelity's VGG-16 for ``prc``; :class:`srngan.evaluation.runner.MetricRunner`
-passes it with the Inception extractor), else the main one; each sample batch goes through both.
+1. :meth:`Evaluator.check` finds every misconfiguration the settings, sources and sizes reveal
+   (before any image is generated; the callback calls it before training starts);
+2. :meth:`Evaluator.reference` gives each real side as a :class:`~srngan.evaluation.reference.Reference`:
+   from memory, the on-disk cache, or one pass over the real images that accumulates every
+   missing part at once;
+3. one pass over the generated (or given) images extracts each batch once and feeds every
+   metric that needs those features, against every reference (e.g. the train and test splits);
+   Intra-FID of a generator adds one conditioned pass per class (the paper's protocol); ND and
+   eLhist sample on their own (:mod:`srngan.evaluation.protocols`).
+
+Pure torch + torchmetrics (no Lightning). Under ``torch.distributed`` each process takes its
+share of every pass and torchmetrics syncs the float64 states, so the result equals that of one
+process up to float64 summation order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping, Sequence
 
 import torch
-from torch import Tensor
-from torch.utils.data import Dataset
+from torch import Tensor, nn
 from torchmetrics import Metric
 from torchmetrics.classification import MulticlassAccuracy
 
+from srngan.evaluation import extractors
 from srngan.evaluation.distributed import rank_and_world
-from srngan.evaluation.features import dataset_batches
-from srngan.evaluation.sampling import generate_samples
+from srngan.evaluation.extractors import Extractor
+from srngan.evaluation.protocols import dataset_labels, elhist_of, neural_divergence_of
+from srngan.evaluation.reference import PART_OF_METRIC, RealFeatures, Reference, finish
 from srngan.evaluation.settings import EvalSettings
+from srngan.evaluation.sources import DatasetImages, GeneratorImages, ImageSet, ImageSource
 from srngan.metrics import keys
-from srngan.metrics.cache import cache_key, cached
-from srngan.metrics.fid import covariance_factor
-from srngan.metrics.images import images_to_uint8
-from srngan.metrics.knn import knn_radii
-from srngan.metrics.metric_base import Extractor
-from srngan.metrics.metric_density_coverage import DensityCoverage
-from srngan.metrics.metric_fid import FrechetInceptionDistance
-from srngan.metrics.metric_intra_fid import IntraFID
-from srngan.metrics.metric_is import InceptionScore
-from srngan.metrics.metric_kid import KernelInceptionDistance
-from srngan.metrics.metric_precision_recall import PrecisionRecall
-from srngan.metrics.statistics import FeatureStatistics
+from srngan.metrics.cache import cache_key, lookup, store
+from srngan.metrics.density_coverage import DensityCoverage
+from srngan.metrics.elhist import percentile_95
+from srngan.metrics.fid import FrechetInceptionDistance
+from srngan.metrics.inception import resolve_weights
+from srngan.metrics.inception_score import InceptionScore
+from srngan.metrics.intra_fid import IntraFID
+from srngan.metrics.kid import KernelInceptionDistance
+from srngan.metrics.precision_recall import PrecisionRecall
+from srngan.metrics.vgg import resolve_vgg16_weights
 
 FEATURE_METRICS = ("is", "fid", "kid", "intra_fid", "prc", "dc")
 SET_METRICS = ("prc", "dc")  # k-NN set metrics, on the set extractor's features
-REAL_METRICS = ("fid", "kid", "prc", "dc")  # generated samples against num_real real images
-CACHE_VERSION = 2  # bump when the cached objects change
-Generate = Callable[[Tensor, Tensor | None], Tensor]
+REAL_METRICS = ("fid", "kid", "prc", "dc")  # num_samples generated images against num_real real
+REFERENCED = ("fid", "kid", "intra_fid", "prc", "dc")  # computed once per reference
+IS_SPLITS = 10  # torch-fidelity's and the paper's
+CACHE_VERSION = 3  # bump when the cached objects change
 
-
-@dataclass
-class Reference:
-    """The real side of FID and KID, as cached on disk."""
-
-    stats: FeatureStatistics
-    factor: Tensor  # covariance factor L (L L^T = stats.covariance), speeds up every FID
-    features: Tensor | None = None  # float64, in sample order (KID only)
-
-
-@dataclass
-class SetReference:
-    """The real side of precision / recall and density / coverage, as cached on disk."""
-
-    features: Tensor  # float32 (num_real, d): the set extractor's features of the real images
-    radii: dict[int, Tensor]  # k -> float64 (num_real,): distance to the k-th nearest real row
-
-
-@dataclass
-class ClassReference:
-    """Intra-FID's real side: statistics of every reference image, per class, as cached."""
-
-    per_class: dict[int, FeatureStatistics]
-    factors: dict[int, Tensor]
+Real = ImageSource | Reference
 
 
 class Evaluator:
-    """Reference statistics (computed once, cached on disk) and metrics of generators against them.
+    """Metrics of image sources against real sides, from settings (see the module docstring).
 
     Args:
-        extractor: ``uint8 images -> (features, logits)``, e.g. Inception or the domain classifier.
-        feature_dim / num_logit_classes: sizes of the extractor's two outputs.
-        reference: the real dataset (images in [-1, 1], labels).
-        settings: which metrics, how many samples.
-        reference_key: everything the reference statistics depend on besides the settings
-            (dataset, split, resolution, extractor weights digest); ``None`` disables the cache.
-        num_classes: classes for Intra-FID and conditional sampling (0: unconditional).
-        class_accuracy: also report how often the extractor classifies conditional samples as
-            their class (``domain_class_accuracy``; meaningful for the domain classifier only).
-        set_extractor: ``(extractor, feature_dim, cache key fields)`` of precision / recall and
-            density / coverage (e.g. torch-fidelity's VGG-16); ``None``: the main extractor.
+        settings: which metrics, how many images, the extractor.
+        device: where the extractors run.
+        extractor: the main extractor (``uint8 images -> (features, logits)``); ``None`` builds
+            the settings' (Inception, or the domain classifier of ``domain_classes`` classes at
+            ``resolution``) on first use.
+        set_extractor: precision / recall and density / coverage's extractor; ``None``: VGG-16
+            beside a settings-built Inception, else the main extractor.
+        domain_classes, resolution: the procedural data of the domain extractor.
+
+    Example:
+        >>> ev = Evaluator(EvalSettings(metrics=("fid", "kid")), "cuda")
+        >>> real = DatasetImages(dm.make_dataset("train"), key=dm.reference_key("train"))
+        >>> fake = GeneratorImages(lambda z, y: G(z, y), G.z_dim, G.num_classes, "cuda")
+        >>> results, _ = ev.evaluate(fake, real)
     """
 
     def __init__(
         self,
-        extractor: Extractor,
-        feature_dim: int,
-        num_logit_classes: int,
-        reference: Dataset | None,
         settings: EvalSettings,
-        reference_key: dict | None = None,
-        num_classes: int = 0,
         device: torch.device | str = "cpu",
-        class_accuracy: bool = False,
-        set_extractor: tuple[Extractor, int, dict] | None = None,
+        *,
+        extractor: Extractor | None = None,
+        set_extractor: Extractor | None = None,
+        domain_classes: int = 0,
+        resolution: int = 32,
     ) -> None:
-        self.extractor = extractor
-        self.feature_dim = feature_dim
-        self.num_logit_classes = num_logit_classes
-        self.reference_dataset = reference
         self.settings = settings
-        self.reference_key = reference_key
-        self.num_classes = num_classes
         self.device = torch.device(device)
-        self.class_accuracy = class_accuracy and num_classes > 0
-        self._reference: Reference | None = None
-        self._class_reference: ClassReference | None = None
-        self._set_reference: SetReference | None = None
-        self.reference_cache_hit: bool | None = None
-        if set_extractor is None:
-            set_extractor = (extractor, feature_dim, {})
-        self.set_extractor, self.set_feature_dim, self.set_key = set_extractor
+        self._extractor = extractor
+        self._set_extractor = set_extractor
+        self._built_main = extractor is None
+        self.domain_classes = domain_classes
+        self.resolution = resolution
+        # Reference parts already computed or loaded: (memo key) -> (source, value).
+        self._memo: dict[str, tuple[object, object]] = {}
+
+    # ------------------------------------------------------------------ extractors
+    @property
+    def extractor(self) -> Extractor:
+        """The main extractor (built from the settings on first use)."""
+        if self._extractor is None:
+            self._extractor = extractors.build_extractor(
+                self.settings, self.domain_classes, self.resolution, self.device
+            )
+        return self._extractor
 
     @property
-    def wants(self) -> set[str]:
-        return set(self.settings.metrics) & set(FEATURE_METRICS)
+    def set_extractor(self) -> Extractor:
+        """The set metrics' extractor: VGG-16 beside Inception, else the main one."""
+        if self._set_extractor is None:
+            if self._built_main and self.settings.extractor == "inception":
+                self._set_extractor = extractors.build_set_extractor(self.settings, self.device)
+            else:
+                self._set_extractor = self.extractor
+        return self._set_extractor
 
-    def _extract(self, images: Tensor) -> tuple[Tensor, Tensor]:
-        with torch.no_grad():
-            return self.extractor(images.to(self.device))
+    # ------------------------------------------------------------------ checks
+    def check_weights(self, metrics: Sequence[str] | None = None) -> None:
+        """A one-line ``FileNotFoundError`` when the weights the settings' extractors need for
+        ``metrics`` are not on disk (and may not be downloaded)."""
+        s, wanted = self.settings, set(self._wanted(metrics))
+        if self._built_main and s.extractor == "inception" and wanted & set(FEATURE_METRICS):
+            resolve_weights(s.inception_weights, s.download_weights)
+            if wanted & set(SET_METRICS) and self._set_extractor is None:
+                resolve_vgg16_weights(s.vgg16_weights, s.download_weights)
 
-    def _metric(self, cls, *args, **kwargs) -> Metric:
-        """A metric class sharing this evaluator's extractor, on its device."""
-        return cls(*args, feature_extractor=self.extractor, **kwargs).to(self.device)
-
-    # ------------------------------------------------------------------ reference side
-    def reference(self) -> Reference:
-        """FID / KID's real side: from memory, the disk cache, or one pass over the real data."""
-        if self._reference is None:
-            s = self.settings
-            keep = "kid" in self.wants
-            settings = {"num_real": s.num_real, "seed": s.seed, "classes": 0, "kept": keep}
-            self._reference, self.reference_cache_hit = self._cached(
-                "reference-stats", settings, lambda: self._compute_reference(keep)
-            )
-        return self._reference
-
-    def use_reference_statistics(self, stats: FeatureStatistics) -> None:
-        """Use fixed real statistics (e.g. read from an ``.npz``) as FID's real side."""
-        if stats.total.shape != (self.feature_dim,):
+    def check(
+        self,
+        fake: ImageSource,
+        real: Real | Mapping[str, Real] | None = None,
+        metrics: Sequence[str] | None = None,
+        *,
+        heldout=None,
+        discriminator: nn.Module | None = None,
+    ) -> None:
+        """Raise a one-line error for anything that would fail later: missing extractor weights
+        (``FileNotFoundError``), metrics the sources cannot give and counts that do not fit
+        (``ValueError``). Cheap: no network is built, no image read or generated (label arrays
+        at most)."""
+        s, wanted = self.settings, self._wanted(metrics)
+        refs = _named(real)
+        gen = isinstance(fake, GeneratorImages)
+        self.check_weights(wanted)  # first: without them nothing else can be measured
+        what = {name: (f"the {name} split" if name else "the reference") for name in refs}
+        if s.extractor == "domain" and self._built_main:
+            for r in refs.values():
+                data = getattr(r, "dataset", None)
+                if data is not None and not _procedural(data):
+                    raise ValueError(
+                        "the domain extractor is a classifier of the procedural shapes only, got "
+                        f"{type(data).__name__} data; use extractor inception"
+                    )
+        if "intra_fid" in wanted and fake.num_classes < 1:
             raise ValueError(
-                f"reference statistics have dimension {stats.total.shape[0]}, but the extractor's "
-                f"features have {self.feature_dim}"
+                "intra_fid needs a conditional generator (num_classes >= 1)"
+                if gen
+                else "intra_fid needs class labels of the generated images"
             )
-        self._reference = Reference(stats, covariance_factor(stats.covariance))
-        self.reference_cache_hit = None
-
-    def class_reference(self) -> ClassReference:
-        """Per-class statistics of *every* reference image (Intra-FID's real side), cached."""
-        if self._class_reference is None:
-            self._require_classes()
-            n = len(self.reference_dataset)
-            settings = {"num_real": "all", "count": n, "classes": self.num_classes}
-            self._class_reference, _ = self._cached(
-                "class-reference-stats", settings, self._compute_class_reference
+        needs_ref = [m for m in wanted if m in REFERENCED]
+        if needs_ref and not refs:
+            raise ValueError(f"{', '.join(needs_ref)} need real images to compare against")
+        for name, r in refs.items():
+            if isinstance(r, Reference):
+                for m in needs_ref:
+                    if PART_OF_METRIC[m] not in r.parts():
+                        raise ValueError(
+                            f"{what[name]} is given as statistics ({', '.join(sorted(r.parts()))}"
+                            f" only): {m} needs the real images"
+                        )
+            elif isinstance(r, GeneratorImages):
+                raise ValueError("the real side must be images (a dataset, a folder, an .npz)")
+        for m in ("nd", "elhist"):
+            if m in wanted and not gen:
+                raise ValueError(f"{m} needs a generator (a checkpoint), not a set of images")
+        datasets = [r for r in refs.values() if isinstance(r, DatasetImages)]
+        if "nd" in wanted and heldout is None and not datasets:
+            raise ValueError("nd needs held-out real images (a dataset)")
+        if "elhist" in wanted and discriminator is not None and not datasets:
+            raise ValueError("elhist needs real images of a dataset")
+        # Counts: every metric's minimum, on both sides.
+        n_fake = _count(fake, s.num_samples) if set(wanted) & set(REAL_METRICS) else None
+        n_is = _count(fake, s.num_is_samples) if "is" in wanted else None
+        if isinstance(fake, DatasetImages) and max(n_fake or 0, n_is or 0) > fake.size:
+            raise ValueError(
+                f"asked for {max(n_fake or 0, n_is or 0)} images but the evaluated dataset has "
+                f"{fake.size}; lower num_samples / num_is_samples"
             )
-        return self._class_reference
-
-    def set_reference(self) -> SetReference:
-        """Precision / recall and density / coverage's real side: the set extractor's features of
-        the ``num_real`` reference images and their k-NN radii for the settings' ``k``, cached."""
-        if self._set_reference is None:
-            s = self.settings
-            ks = sorted({s.prc_neighbours, s.dc_neighbours})
-            settings = {"num_real": s.num_real, "seed": s.seed, "ks": ks, "set": self.set_key}
-            self._set_reference, _ = self._cached(
-                "set-reference", settings, lambda: self._compute_set_reference(ks)
+        if n_is is not None:
+            if n_is < IS_SPLITS:
+                raise ValueError(
+                    f"Inception Score needs at least {IS_SPLITS} images for its {IS_SPLITS} "
+                    f"splits, got {n_is}"
+                )
+        if "intra_fid" in wanted and gen and s.intra_fid_samples_per_class < 2:
+            raise ValueError(
+                f"intra_fid needs intra_fid_samples_per_class >= 2, got "
+                f"{s.intra_fid_samples_per_class}"
             )
-        return self._set_reference
+        for name, r in refs.items():
+            if isinstance(r, Reference):
+                continue
+            real_metrics = [m for m in wanted if m in REAL_METRICS]
+            if real_metrics and isinstance(r, DatasetImages) and s.num_real > r.size:
+                raise ValueError(
+                    f"num_real={s.num_real} but {what[name]} has {r.size} images; set "
+                    f"num_real <= {r.size}"
+                )
+            n_real = s.num_real if isinstance(r, DatasetImages) else r.size
+            for m in real_metrics:
+                _check_pair(m, n_fake, n_real, s)
+            if "intra_fid" in wanted:
+                _check_classes(r, fake.num_classes, what[name])
 
-    def _compute_set_reference(self, ks: list[int]) -> SetReference:
-        rows = self._set_metric(PrecisionRecall)
-        for _, images, _ in self._real_batches(self.settings.num_real):
-            with torch.no_grad():
-                features, _ = self.set_extractor(images.to(self.device))
-            rows.update(None, real=True, features=features)
-        features = rows.features(real=True)  # on the device: the radii are computed there
-        radii = {k: knn_radii(features, k).cpu() for k in ks}
-        return SetReference(features.cpu(), radii)
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(
+        self,
+        fake: ImageSource,
+        real: Real | Mapping[str, Real] | None = None,
+        metrics: Sequence[str] | None = None,
+        *,
+        heldout=None,
+        discriminator: nn.Module | None = None,
+    ) -> tuple[dict[str, float], dict[str, Tensor]]:
+        """``(scalar results, eLhist arrays)`` of ``fake`` against ``real``.
 
-    def _set_metric(self, cls, **kwargs) -> Metric:
-        """A set metric on the set extractor, on this evaluator's device."""
-        return cls(
-            feature_extractor=self.set_extractor, feature_dim=self.set_feature_dim, **kwargs
-        ).to(self.device)
+        Args:
+            fake: the images to evaluate (a generator, an image set, a dataset).
+            real: one real side (results under the plain keys) or ``{split: real side}``
+                (results of each split keyed by :func:`srngan.metrics.keys.with_split`; IS,
+                class accuracy, ND and eLhist once). A real side is an :class:`ImageSource` or
+                a :class:`Reference` (e.g. ``Reference.from_statistics``).
+            metrics: overrides the settings' metric list.
+            heldout: real images of Neural Divergence's critic (default: the first dataset).
+            discriminator: eLhist's network (``elhist`` is skipped without one).
+        """
+        s, wanted = self.settings, self._wanted(metrics)
+        self.check(fake, real, wanted, heldout=heldout, discriminator=discriminator)
+        refs = _named(real)
+        results: dict[str, float] = {}
+        feature = [m for m in FEATURE_METRICS if m in wanted]
+        if feature:
+            results.update(self._feature_results(fake, refs, feature))
+        arrays: dict[str, Tensor] = {}
+        datasets = [r.dataset for r in refs.values() if isinstance(r, DatasetImages)]
+        if "nd" in wanted:
+            data = heldout if heldout is not None else datasets[0]
+            results[keys.KEY_ND] = neural_divergence_of(s, fake, data, data[0][0].shape[-1])
+        if "elhist" in wanted and discriminator is not None:
+            arrays = elhist_of(s, fake, datasets[0], discriminator)
+            results.update({f"elhist_{k}_p95": percentile_95(v) for k, v in arrays.items()})
+        return results, arrays
 
-    def _cached(self, name: str, settings: dict, compute: Callable):
-        if self.reference_key is None:
-            return compute(), False
-        key = cache_key(reference=self.reference_key, settings=settings, version=CACHE_VERSION)
-        return cached(name, key, compute)
+    def _wanted(self, metrics: Sequence[str] | None) -> tuple[str, ...]:
+        wanted = tuple(self.settings.metrics if metrics is None else metrics)
+        unknown = [m for m in wanted if m not in keys.METRICS]
+        if unknown:
+            raise ValueError(
+                f"unknown metric(s) {', '.join(unknown)}; allowed: {', '.join(keys.METRICS)}"
+            )
+        return wanted
 
-    def _real_batches(self, num: int) -> Iterable[tuple[Tensor, Tensor, Tensor]]:
+    def _feature_results(
+        self, fake: ImageSource, refs: dict[str | None, Real], wanted: list[str]
+    ) -> dict[str, float]:
+        s, ex = self.settings, self.extractor
+        sx = self.set_extractor if set(wanted) & set(SET_METRICS) else None
+        gen = isinstance(fake, GeneratorImages)
+        n_stats = _count(fake, s.num_samples) if set(wanted) & set(REAL_METRICS) else 0
+        n_is = _count(fake, s.num_is_samples) if "is" in wanted else 0
+        # An image set's labels feed Intra-FID in the main pass; a generator is conditioned on
+        # each class in turn below.
+        intra_in_pass = "intra_fid" in wanted and not gen
+        n = fake.size if intra_in_pass else max(n_stats, n_is)
+        shared: dict[str, Metric] = {}
+        if "is" in wanted:
+            shared["is"] = InceptionScore(ex, num_samples=n_is, num_logits=ex.num_logits)
+        if s.extractor == "domain" and gen and fake.num_classes:
+            shared["accuracy"] = MulticlassAccuracy(
+                ex.num_logits, average="micro", validate_args=False
+            )
+        shared = {k: m.to(self.device) for k, m in shared.items()}
+        per_ref = {
+            name: self._referenced(self.reference(r, wanted, fake.num_classes), wanted, fake)
+            for name, r in refs.items()
+        }
         rank, world = rank_and_world()
-        s = self.settings
-        return dataset_batches(self.reference_dataset, num, s.batch_size, s.seed, rank, world)
-
-    def _compute_reference(self, keep_features: bool) -> Reference:
-        fid = self._metric(FrechetInceptionDistance, feature_dim=self.feature_dim)
-        kid = self._metric(KernelInceptionDistance, feature_dim=self.feature_dim)
-        for idx, images, _ in self._real_batches(self.settings.num_real):
-            features, _ = self._extract(images)
-            fid.update(None, real=True, features=features)
-            if keep_features:
-                kid.update(None, real=True, indices=idx, features=features)
-        stats = fid.statistics(real=True)
-        features = kid.features(real=True).cpu() if keep_features else None
-        return Reference(stats, covariance_factor(stats.covariance), features)
-
-    def _compute_class_reference(self) -> ClassReference:
-        intra = self._metric(IntraFID, self.num_classes, feature_dim=self.feature_dim)
-        for _, images, labels in self._real_batches(len(self.reference_dataset)):
-            features, _ = self._extract(images)
-            intra.update(None, labels, real=True, features=features)
-        per_class = intra.class_statistics(real=True)
-        factors = {c: covariance_factor(s.covariance) for c, s in per_class.items() if s.count >= 2}
-        return ClassReference(per_class, factors)
-
-    def _require_classes(self) -> None:
-        if self.num_classes < 1:
-            raise ValueError("intra_fid needs a conditional generator (num_classes >= 1)")
-
-    # ------------------------------------------------------------------ generated side
-    def generated_metrics(self) -> dict[str, Metric]:
-        """Fresh metrics of the generated pass (IS, FID, KID, class accuracy) against the reference."""
-        s, wants, out = self.settings, self.wants, {}
-        if "is" in wants:
-            out["is"] = self._metric(
-                InceptionScore, num_samples=s.num_is_samples, num_logits=self.num_logit_classes
-            )
-        if "fid" in wants:
-            ref = self.reference()
-            out["fid"] = self._metric(
-                FrechetInceptionDistance, feature_dim=self.feature_dim, reference=ref.stats,
-                reference_factor=ref.factor,
-            )  # fmt: skip
-        if "kid" in wants:
-            out["kid"] = self._metric(
-                KernelInceptionDistance, feature_dim=self.feature_dim, subsets=s.kid_subsets,
-                subset_size=s.kid_subset_size, reference=self.reference().features,
-            )  # fmt: skip
-        if "prc" in wants:
-            ref, k = self.set_reference(), s.prc_neighbours
-            out["prc"] = self._set_metric(
-                PrecisionRecall, k=k, reference=ref.features, reference_radii=ref.radii[k]
-            )
-        if "dc" in wants:
-            ref, k = self.set_reference(), s.dc_neighbours
-            out["dc"] = self._set_metric(
-                DensityCoverage, k=k, reference=ref.features, reference_radii=ref.radii[k]
-            )
-        if self.class_accuracy:
-            out["accuracy"] = MulticlassAccuracy(
-                self.num_logit_classes, average="micro", validate_args=False
-            ).to(self.device)
-        return out
-
-    def evaluate_generated(self, generate: Generate, z_dim: int) -> dict[str, float]:
-        """IS / FID / KID (and class accuracy) of ``generate`` from one pass over its samples."""
-        s, wants = self.settings, self.wants
-        metrics = self.generated_metrics()
-        if not metrics:
-            return {}
-        num_stats = s.num_samples if wants & set(REAL_METRICS) else 0
-        num_is = s.num_is_samples if "is" in wants else 0
-        rank, world = rank_and_world()
-        samples = generate_samples(
-            generate, max(num_stats, num_is), z_dim, self.num_classes, s.seed, s.batch_size,
-            self.device, rank, world,
-        )  # fmt: skip
-        for batch in samples:
-            images = images_to_uint8(batch.images)
-            features, logits = self._extract(images)
+        for batch in fake.batches(n, s.batch_size, s.seed, rank, world) if n else []:
+            images = batch.images.to(self.device)
+            features, logits = ex(images)
             idx = batch.indices
-            if "is" in metrics:
-                m = idx < num_is
-                metrics["is"].update(indices=idx[m], logits=logits[m.to(logits.device)])
-            m = (idx < num_stats).to(features.device)
-            if "fid" in metrics:
-                metrics["fid"].update(None, real=False, features=features[m])
-            if "kid" in metrics:
-                metrics["kid"].update(None, real=False, indices=idx[m.cpu()], features=features[m])
-            if wants & set(SET_METRICS):
-                if self.set_extractor is self.extractor:
-                    set_features = features
-                else:
-                    with torch.no_grad():
-                        set_features, _ = self.set_extractor(images.to(self.device))
-                ms = m.to(set_features.device)
+            if "is" in shared:
+                m = idx < n_is
+                shared["is"].update(indices=idx[m], logits=logits[m.to(logits.device)])
+            m = (idx < n_stats).to(features.device)
+            set_features = None
+            if sx is not None:
+                set_features = features if sx is ex else sx(images)[0]
+            for metrics in per_ref.values():
+                if "fid" in metrics:
+                    metrics["fid"].update(None, real=False, features=features[m])
+                if "kid" in metrics:
+                    metrics["kid"].update(
+                        None, real=False, indices=idx[m.cpu()], features=features[m]
+                    )
                 for name in SET_METRICS:
                     if name in metrics:
+                        ms = m.to(set_features.device)
                         metrics[name].update(None, real=False, features=set_features[ms])
-            if "accuracy" in metrics and batch.labels is not None:
-                metrics["accuracy"].update(logits, batch.labels.to(logits.device))
-        return results_of(metrics)
+                if intra_in_pass:
+                    metrics["intra_fid"].update(None, batch.labels, real=False, features=features)
+            if "accuracy" in shared and batch.labels is not None:
+                shared["accuracy"].update(logits, batch.labels.to(logits.device))
+        if "intra_fid" in wanted and gen:
+            # Miyato & Koyama's protocol: N images conditioned on each class (sample i of every
+            # class shares latent i), against all real images of that class.
+            per_class = s.intra_fid_samples_per_class
+            for c in range(fake.num_classes):
+                for batch in fake.batches(per_class, s.batch_size, s.seed, rank, world, c):
+                    features, _ = ex(batch.images.to(self.device))
+                    labels = torch.full((features.shape[0],), c, dtype=torch.int64)
+                    for metrics in per_ref.values():
+                        metrics["intra_fid"].update(None, labels, real=False, features=features)
+        rename = _domain_names if s.extractor == "domain" else dict
+        found = rename(results_of({"is": shared["is"]} if "is" in shared else {}))
+        for i, (name, metrics) in enumerate(per_ref.items()):
+            split = rename(results_of(metrics))
+            found.update(keys.with_split(split, name) if name else split)
+            if i == 0 and "accuracy" in shared:
+                found.update(rename(results_of({"accuracy": shared["accuracy"]})))
+        if not per_ref and "accuracy" in shared:
+            found.update(rename(results_of({"accuracy": shared["accuracy"]})))
+        return found
 
-    def intra_fid_metric(self, generate: Generate, z_dim: int) -> IntraFID:
-        """Intra-FID fed with ``intra_fid_samples_per_class`` images conditioned on each class in
-        turn (sample ``i`` of every class shares latent ``i``), against :meth:`class_reference`."""
-        self._require_classes()
-        s, n = self.settings, self.settings.intra_fid_samples_per_class
-        ref = self.class_reference()
-        intra = self._metric(
-            IntraFID, self.num_classes, feature_dim=self.feature_dim, reference=ref.per_class,
-            reference_factors=ref.factors,
-        )  # fmt: skip
-        rank, world = rank_and_world()
-        for c in range(self.num_classes):
-            samples = generate_samples(
-                generate, n, z_dim, self.num_classes, s.seed, s.batch_size, self.device, rank,
-                world, class_index=c,
+    def _referenced(self, ref: Reference, wanted: list[str], fake: ImageSource) -> dict:
+        """Fresh generated-side metrics against one reference."""
+        s, ex, out = self.settings, self.extractor, {}
+        if "fid" in wanted:
+            out["fid"] = FrechetInceptionDistance(
+                ex, feature_dim=ex.feature_dim, reference=ref.stats, reference_factor=ref.factor
+            )
+        if "kid" in wanted:
+            out["kid"] = KernelInceptionDistance(
+                ex, feature_dim=ex.feature_dim, subsets=s.kid_subsets,
+                subset_size=s.kid_subset_size, reference=ref.features,
             )  # fmt: skip
-            for batch in samples:
-                features, _ = self._extract(images_to_uint8(batch.images))
-                labels = torch.full((features.shape[0],), c, dtype=torch.int64)
-                intra.update(None, labels, real=False, features=features)
-        return intra
+        for name, cls, k in (("prc", PrecisionRecall, s.prc_neighbours),
+                             ("dc", DensityCoverage, s.dc_neighbours)):  # fmt: skip
+            if name in wanted:
+                sx = self.set_extractor
+                out[name] = cls(
+                    sx, feature_dim=sx.feature_dim, k=k, reference=ref.set_features,
+                    reference_radii=ref.radii.get(k),
+                )  # fmt: skip
+        if "intra_fid" in wanted:
+            out["intra_fid"] = IntraFID(
+                fake.num_classes, ex, feature_dim=ex.feature_dim, reference=ref.per_class,
+                reference_factors=ref.class_factors,
+            )  # fmt: skip
+        return {k: m.to(self.device) for k, m in out.items()}
 
-    def evaluate(self, generate: Generate, z_dim: int) -> dict[str, float]:
-        """All requested feature metrics of ``generate`` (images in [-1, 1] from ``(z, labels)``)."""
-        if "intra_fid" in self.wants:
-            self._require_classes()
-        out = self.evaluate_generated(generate, z_dim)
-        if "intra_fid" in self.wants:
-            per_class = self.intra_fid_metric(generate, z_dim).compute_per_class()
-            out.update(intra_fid_results(per_class))
-        return out
+    # ------------------------------------------------------------------ reference side
+    def reference(
+        self, real: Real, metrics: Sequence[str] | None = None, num_classes: int = 0
+    ) -> Reference:
+        """The real side the ``metrics`` need (default: the settings'), as a :class:`Reference`:
+        each part from memory, else the disk cache (when ``real.key`` is set), else one pass
+        over ``real`` that accumulates every missing part.
+
+        Args:
+            num_classes: classes of Intra-FID's per-class statistics.
+        """
+        wanted = self._wanted(metrics)
+        parts = sorted({PART_OF_METRIC[m] for m in wanted if m in PART_OF_METRIC})
+        ex = self.extractor if set(parts) & {"stats", "features", "classes"} else None
+        if isinstance(real, Reference):
+            if real.stats is not None and ex is not None:
+                got, want = real.stats.total.shape[0], ex.feature_dim
+                if got != want:
+                    raise ValueError(
+                        f"reference statistics have dimension {got}, but the extractor's "
+                        f"features have {want}"
+                    )
+            return real
+        s = self.settings
+        n = s.num_real if isinstance(real, DatasetImages) else real.size
+        ks = sorted({s.prc_neighbours, s.dc_neighbours})
+        settings = {
+            "stats": {"num_real": n, "seed": s.seed},
+            "features": {"num_real": n, "seed": s.seed},
+            "set": {"num_real": n, "seed": s.seed, "ks": ks, "set": self._set_key(parts)},
+            "classes": {"count": real.size, "classes": num_classes},
+        }
+        values, hits, missing = {}, {}, []
+        for part in parts:
+            fields = {**settings[part], "extractor": ex.key if ex and part != "set" else None}
+            key = None
+            if real.key is not None:
+                key = cache_key(reference=real.key, settings=fields, version=CACHE_VERSION)
+            memo = (
+                f"{part}-{key}" if key else f"{part}-{id(real)}-{json.dumps(fields, default=str)}"
+            )
+            if memo in self._memo:
+                values[part] = self._memo[memo][1]
+                continue
+            value, hit = lookup(f"reference-{part}", key) if key else (None, False)
+            if hit:
+                values[part], hits[part] = value, True
+                self._memo[memo] = (real, value)
+            else:
+                missing.append((part, key, memo))
+        if missing:
+            computed = self._accumulate(real, {p for p, _, _ in missing}, n, num_classes, ks)
+            for part, key, memo in missing:
+                values[part], hits[part] = computed[part], False
+                self._memo[memo] = (real, computed[part])
+                if key:
+                    store(f"reference-{part}", key, computed[part])
+        ref = Reference(cache_hits=hits)
+        if "stats" in values:
+            ref.stats, ref.factor = values["stats"]
+        if "features" in values:
+            ref.features = values["features"]
+        if "set" in values:
+            ref.set_features, ref.radii = values["set"]
+        if "classes" in values:
+            ref.per_class, ref.class_factors = values["classes"]
+        return ref
+
+    def _set_key(self, parts: list[str]) -> dict | None:
+        return self.set_extractor.key if "set" in parts else None
+
+    def _accumulate(
+        self, real: ImageSource, parts: set[str], n: int, num_classes: int, ks: list[int]
+    ) -> dict[str, object]:
+        """One pass over ``real``: the ``parts``' values (see :meth:`reference`)."""
+        s = self.settings
+        main = parts & {"stats", "features", "classes"}
+        ex = self.extractor if main else None
+        sx = self.set_extractor if "set" in parts else None
+        acc = RealFeatures(
+            parts, ex.feature_dim if ex else 1, sx.feature_dim if sx else 1, num_classes
+        ).to(self.device)
+        total = real.size if "classes" in parts else n
+        rank, world = rank_and_world()
+        for batch in real.batches(total, s.batch_size, s.seed, rank, world):
+            images = batch.images.to(self.device)
+            subset = batch.indices < n
+            features = ex(images)[0] if ex else None
+            set_features = None
+            if sx is not None and bool(subset.any()):
+                if sx is ex:
+                    set_features = features[subset.to(features.device)]
+                else:
+                    set_features = sx(images[subset.to(self.device)])[0]
+            acc.update(batch.indices, features, subset, batch.labels, set_features)
+        ref = finish(acc.compute(), ks)
+        return {
+            "stats": (ref.stats, ref.factor),
+            "features": ref.features,
+            "set": (ref.set_features, ref.radii),
+            "classes": (ref.per_class, ref.class_factors),
+        }
+
+
+# ---------------------------------------------------------------------- helpers
+def _named(real) -> dict[str | None, Real]:
+    if real is None:
+        return {}
+    if isinstance(real, Mapping):
+        return dict(real)
+    return {None: real}
+
+
+def _count(source: ImageSource, setting: int) -> int:
+    """How many images of ``source`` a metric reads: all of an image set, else ``setting``
+    (samples of a generator, a random subset of a dataset)."""
+    return source.size if isinstance(source, ImageSet) else setting
+
+
+def _procedural(data) -> bool:
+    from srngan.data.procedural import ShapesDataset
+
+    return isinstance(data, ShapesDataset)
+
+
+def _check_pair(metric: str, n_fake: int, n_real: int, s: EvalSettings) -> None:
+    """Both sides of a generated-vs-real metric are large enough."""
+    sides = (("generated", n_fake), ("real", n_real))
+    if metric == "fid":
+        for side, n in sides:
+            if n < 2:
+                raise ValueError(f"FID needs at least 2 {side} images, got {n}")
+    elif metric == "kid":
+        if min(n_fake, n_real) < s.kid_subset_size:
+            raise ValueError(
+                f"KID subset size {s.kid_subset_size} exceeds the images available ({n_fake} "
+                f"generated, {n_real} real); lower kid_subset_size or use more images"
+            )
+    else:
+        k = s.prc_neighbours if metric == "prc" else s.dc_neighbours
+        for side, n in sides:
+            if n < k + 1:
+                raise ValueError(
+                    f"{metric} with k = {k} needs at least {k + 1} {side} images, got {n}"
+                )
+
+
+def _check_classes(real: ImageSource, num_classes: int, what: str) -> None:
+    """Every class has >= 2 real images (checked when the labels are at hand without decoding
+    images: an image set's, or a dataset's label array)."""
+    labels = getattr(real, "labels", None)
+    data = getattr(real, "dataset", None)
+    if data is not None and any(getattr(data, a, None) is not None for a in ("labels", "targets")):
+        labels = dataset_labels(data)
+    if labels is None:
+        if data is None:
+            raise ValueError(f"intra_fid needs class labels of {what}")
+        return
+    counts = torch.bincount(labels[labels >= 0], minlength=num_classes)[:num_classes]
+    if bool((counts < 2).any()):
+        c = int((counts < 2).nonzero()[0, 0])
+        raise ValueError(
+            f"Intra-FID needs at least 2 real images of each class; class {c} of {what} has "
+            f"{int(counts[c])}"
+        )
 
 
 def intra_fid_results(per_class: dict[int, float]) -> dict[str, float]:
@@ -343,10 +535,13 @@ def intra_fid_results(per_class: dict[int, float]) -> dict[str, float]:
     return out
 
 
-def results_of(metrics: dict[str, Metric]) -> dict[str, float]:
+def results_of(metrics: Mapping[str, Metric]) -> dict[str, float]:
     """The computed metrics under their result keys (:mod:`srngan.metrics.keys`)."""
     out: dict[str, float] = {}
     for name, metric in metrics.items():
+        if name == "intra_fid":  # the mean and each class's FID, from one synced computation
+            out.update(intra_fid_results(metric.compute_per_class()))
+            continue
         value = metric.compute()
         if name == "is":
             out[keys.KEY_IS_MEAN], out[keys.KEY_IS_STD] = (float(v) for v in value)
@@ -354,10 +549,30 @@ def results_of(metrics: dict[str, Metric]) -> dict[str, float]:
             out[keys.KEY_KID_MEAN], out[keys.KEY_KID_STD] = (float(v) for v in value)
         elif name == "fid":
             out[keys.KEY_FID] = float(value)
-        elif name == "intra_fid":
-            out.update(intra_fid_results(metric.compute_per_class()))
         elif name in SET_METRICS:
             out.update({key: float(v) for key, v in value.items()})
         elif name == "accuracy":
             out[keys.KEY_DOMAIN_ACCURACY] = float(value)
     return out
+
+
+def _domain_names(found: dict[str, float]) -> dict[str, float]:
+    """Domain-classifier results under their own names: never reported as Inception metrics."""
+    renamed = {
+        keys.KEY_FID: keys.KEY_DOMAIN_FID,
+        keys.KEY_IS_MEAN: keys.KEY_DOMAIN_IS,
+        keys.KEY_IS_STD: "domain_is_std",
+        keys.KEY_KID_MEAN: "domain_kid_mean",
+        keys.KEY_KID_STD: "domain_kid_std",
+        keys.KEY_INTRA_FID: "domain_intra_fid",
+        keys.KEY_DOMAIN_ACCURACY: keys.KEY_DOMAIN_ACCURACY,
+        **{k: f"domain_{k}" for k in (keys.KEY_PRECISION, keys.KEY_RECALL, keys.KEY_F_SCORE,
+                                      keys.KEY_DENSITY, keys.KEY_COVERAGE)},
+    }  # fmt: skip
+    per_class = keys.KEY_INTRA_FID_CLASS
+    return {
+        f"domain_intra_fid_class_{k.removeprefix(per_class)}"
+        if k.startswith(per_class)
+        else renamed[k]: v
+        for k, v in found.items()
+    }

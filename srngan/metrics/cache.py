@@ -45,13 +45,26 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> None:
         raise
 
 
+def lookup(name: str, key: str, folder: Path | None = None) -> tuple[Any, bool]:
+    """``(value, True)`` for the entry ``name-key`` of the cache, ``(None, False)`` if absent."""
+    path = (folder or cache_dir()) / f"{name}-{key}.pt"
+    if path.is_file():
+        return torch.load(path, map_location="cpu", weights_only=False), True
+    return None, False
+
+
+def store(name: str, key: str, value: Any, folder: Path | None = None) -> None:
+    """Write ``value`` as the entry ``name-key`` (atomically: see :func:`atomic_save`)."""
+    atomic_save(value, (folder or cache_dir()) / f"{name}-{key}.pt")
+
+
 def cached(
     name: str, key: str, compute: Callable[[], Any], folder: Path | None = None
 ) -> tuple[Any, bool]:
     """``(value, hit)``: the entry ``name-key`` from the cache, else ``compute()`` stored there."""
-    path = (folder or cache_dir()) / f"{name}-{key}.pt"
-    if path.is_file():
-        return torch.load(path, map_location="cpu", weights_only=False), True
+    value, hit = lookup(name, key, folder)
+    if hit:
+        return value, True
     value = compute()
-    atomic_save(value, path)
+    store(name, key, value, folder)
     return value, False

@@ -1,45 +1,58 @@
-r"""Density and coverage (Naeem et al. 2020), pure torch.
-
-With :math:`B_k(x_i)` the ball around real :math:`x_i` reaching its :math:`k`-th nearest real
-neighbour,
-
-.. math:: \mathrm{density} = \frac{1}{kM} \sum_{j} \sum_{i} \big[\, y_j \in B_k(x_i) \big],
-          \qquad
-          \mathrm{coverage} = \frac{1}{N} \sum_{i} \big[\, \exists j : y_j \in B_k(x_i) \big]
-
-for real :math:`x_1..x_N` and generated :math:`y_1..y_M`; membership is ``distance < radius``
-and ``k = 5``, as the ``prdc`` package (its ``compute_prdc``). Only real balls are used, so the
-real radii can be cached once per reference set. Density is not bounded by 1.
-"""
+"""Density and coverage (Naeem et al. 2020) as a torchmetrics ``Metric``."""
 
 from __future__ import annotations
 
+import os
+
+import torch
 from torch import Tensor
 
-from srngan.metrics.keys import KEY_COVERAGE, KEY_DENSITY
-from srngan.metrics.knn import DEFAULT_BLOCK_BYTES, cross_ball_counts, knn_radii
+from srngan.metrics.base import Extractor
+from srngan.metrics.functional.density_coverage import DC_NEIGHBOURS, features_to_density_coverage
+from srngan.metrics.functional.knn import DEFAULT_BLOCK_BYTES
+from srngan.metrics.manifold import ManifoldMetric
+from srngan.metrics.vgg import VGG16_FEATURE_DIM
 
-DC_NEIGHBOURS = 5
 
+class DensityCoverage(ManifoldMetric):
+    """Density (fidelity, unbounded) and coverage (diversity) of generated against real images.
 
-def features_to_density_coverage(
-    fake: Tensor,
-    real: Tensor,
-    k: int = DC_NEIGHBOURS,
-    real_radii: Tensor | None = None,
-    block_bytes: int = DEFAULT_BLOCK_BYTES,
-) -> dict[str, float]:
-    """``{density, coverage}`` of generated ``fake`` against ``real`` features.
+    The ``prdc`` package's definitions (``k = 5``, membership ``distance < radius``, real balls
+    only; see :mod:`srngan.metrics.functional.density_coverage`) on VGG-16 ``fc2_relu`` features by
+    default; float64 distances in blocks. Arguments: see
+    :class:`~srngan.metrics.manifold.ManifoldMetric`.
 
-    Args:
-        fake, real: ``(M, d)`` and ``(N, d)`` features (any float dtype; distances in float64).
-        k: neighbourhood size (Naeem et al.: 5).
-        real_radii: cached :func:`~srngan.metrics.knn.knn_radii` of ``real`` for this ``k``.
-        block_bytes: memory of one block of distances (see :mod:`srngan.metrics.knn`).
+    Example:
+        >>> dc = DensityCoverage(vgg16_weights="vgg16-397923af.pth")
+        >>> dc.update(real_uint8, real=True)
+        >>> dc.update(fake, real=False)
+        >>> dc.compute()                           # {"density": ..., "coverage": ...}
     """
-    if real_radii is None:
-        real_radii = knn_radii(real, k, block_bytes)
-    counts = cross_ball_counts(fake, real, real_radii, None, block_bytes)
-    density = float(counts.fake_real_balls.double().sum()) / (k * fake.shape[0])
-    coverage = float((counts.real_nearest_fake < real_radii.to(fake.device)).double().mean())
-    return {KEY_DENSITY: density, KEY_COVERAGE: coverage}
+
+    higher_is_better = True
+
+    def __init__(
+        self,
+        feature_extractor: Extractor | None = None,
+        vgg16_weights: str | os.PathLike | None = None,
+        download: bool = False,
+        *,
+        k: int = DC_NEIGHBOURS,
+        feature_dim: int = VGG16_FEATURE_DIM,
+        reference: Tensor | None = None,
+        reference_radii: Tensor | None = None,
+        reset_real_features: bool = True,
+        block_bytes: int = DEFAULT_BLOCK_BYTES,
+        **kwargs,
+    ) -> None:
+        super().__init__(
+            k, feature_extractor, vgg16_weights, download, feature_dim=feature_dim,
+            reference=reference, reference_radii=reference_radii,
+            reset_real_features=reset_real_features, block_bytes=block_bytes, **kwargs,
+        )  # fmt: skip
+
+    def compute(self) -> dict[str, Tensor]:
+        """``{"density", "coverage"}`` as float64 scalar tensors."""
+        fake, real, radii = self._sides()
+        found = features_to_density_coverage(fake, real, self.k, radii, self.block_bytes)
+        return {k: torch.tensor(v, dtype=torch.float64) for k, v in found.items()}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from srngan.metrics.statistics import FeatureStatistics
+from srngan.metrics.functional.statistics import FeatureStatistics
 
 DEFAULT_COUNT = 50_000  # what a file without ``count`` stands for (mean and covariance only matter)
 

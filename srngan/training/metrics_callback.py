@@ -8,20 +8,16 @@ from typing import Literal
 import lightning as L
 import torch
 
-from srngan.evaluation.runner import MetricRunner
-from srngan.evaluation.settings import EvalSettings
+from srngan.evaluation import DatasetImages, EvalSettings, Evaluator, GeneratorImages
+from srngan.evaluation.evaluator import REFERENCED
 from srngan.metrics import keys
 from srngan.metrics.elhist import plot_elhist, save_elhist
-from srngan.metrics.inception import resolve_weights
-from srngan.metrics.vgg import resolve_vgg16_weights
 from srngan.training.gstep import GStepCallback, every, run_dir
 from srngan.training.logger_media import log_figure, log_histogram
 
 _S = EvalSettings  # every default below is declared once, on EvalSettings
 
 REFERENCE_SPLITS = keys.REFERENCE_SPLITS
-# Metrics computed against a set of real images (the others are computed once per evaluation).
-REFERENCED = ("fid", "kid", "intra_fid", "prc", "dc")
 
 
 class MetricsCallback(GStepCallback):
@@ -106,37 +102,76 @@ class MetricsCallback(GStepCallback):
             )
         self.use_ema = use_ema
         self.at_train_end = at_train_end
-        self._runners: dict[str, MetricRunner] = {}
+        self._evaluator: Evaluator | None = None
+        self._real: dict[str, DatasetImages] | None = None  # reference split -> real images
+        self._heldout = None  # Neural Divergence's real images
         self._last_g_step = -1
         self.history: list[dict] = []
 
-    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        # Fail at the start of a run, not hours in at the first evaluation.
-        wanted = {*self.settings.metrics, *self.final_metrics}
-        if self.settings.extractor == "inception":
-            resolve_weights(self.settings.inception_weights, self.settings.download_weights)
-            if wanted & {"prc", "dc"}:
-                resolve_vgg16_weights(self.settings.vgg16_weights, self.settings.download_weights)
-        if wanted & {"fid", "kid", "prc", "dc"} and stage == "fit":
-            for split in self.reference_splits:
-                n = len(trainer.datamodule.make_dataset(split))
-                if self.settings.num_real > n:
-                    raise ValueError(
-                        f"num_real={self.settings.num_real} but the {split} split has {n} images; "
-                        f"set num_real <= {n}"
-                    )
+    @property
+    def all_metrics(self) -> tuple[str, ...]:
+        """The interval's metrics and the final ones."""
+        return (
+            *self.settings.metrics,
+            *(m for m in self.final_metrics if m not in self.settings.metrics),
+        )
 
-    def _make_runner(
-        self, trainer: L.Trainer, module: L.LightningModule, split: str
-    ) -> MetricRunner:
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        """Report every misconfiguration the metrics can know before the first step, as a
+        one-line error (:meth:`srngan.evaluation.Evaluator.check`): missing weights, an
+        extractor or metric the data or the generator does not suit (the domain extractor on
+        other data than the procedural shapes, Intra-FID of an unconditional generator), counts
+        that do not fit the splits or each other."""
+        if stage != "fit":
+            return
+        s = self.settings
+        # check() builds no network: it resolves weights, reads settings, sources and sizes.
+        checker = Evaluator(s)
+        checker.check_weights(self.all_metrics)
         dm = trainer.datamodule
-        wants_nd = "nd" in (*self.settings.metrics, *self.final_metrics)
-        first = split == self.reference_splits[0]
-        heldout = dm.nd_dataset() if wants_nd and first else None
-        return MetricRunner(
-            self.settings, dm.make_dataset(split), heldout, module.num_conditional_classes,
-            module.generator.z_dim, dm.resolution, module.device, dm.reference_key(split),
+        name = getattr(dm, "dataset_name", None)
+        if s.extractor == "domain" and name not in (None, "procedural"):
+            raise ValueError(
+                f"MetricsCallback(extractor: domain) is a classifier of the procedural shapes "
+                f"only, but the data is {name}; use extractor: inception"
+            )
+        self._prepare(trainer)
+        fake = self._fake(pl_module)
+        for metrics in (self.settings.metrics, self.final_metrics):
+            if metrics:
+                checker.check(fake, self._real, metrics, heldout=self._heldout,
+                              discriminator=pl_module.discriminator)  # fmt: skip
+
+    def _prepare(self, trainer: L.Trainer) -> None:
+        """The real images of the reference splits and of Neural Divergence (built once)."""
+        if self._real is not None:
+            return
+        dm, wanted = trainer.datamodule, set(self.all_metrics)
+        # Only what the metrics read: an image folder is decoded when its dataset is built.
+        needs_real = wanted & {*REFERENCED, "elhist"}
+        self._real = {
+            split: DatasetImages(dm.make_dataset(split), dm.reference_key(split))
+            for split in self.reference_splits
+            if needs_real
+        }
+        self._heldout = dm.nd_dataset() if "nd" in wanted else None
+
+    def _fake(self, module: L.LightningModule) -> GeneratorImages:
+        return GeneratorImages(
+            lambda z, y: module.generate(z, y, self.use_ema), module.generator.z_dim,
+            module.num_conditional_classes, module.device,
         )  # fmt: skip
+
+    def _evaluator_for(self, trainer: L.Trainer, module: L.LightningModule) -> Evaluator:
+        if self._evaluator is None:
+            dm = trainer.datamodule
+            # The domain classifier knows the data's classes, whether or not G uses them.
+            classes = 0
+            if self.settings.extractor == "domain":
+                classes = module.num_conditional_classes or getattr(dm, "num_classes", 0)
+            self._evaluator = Evaluator(self.settings, module.device, domain_classes=classes,
+                                        resolution=dm.resolution)  # fmt: skip
+        return self._evaluator
 
     def on_g_step_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         if every(module.g_step, self.every_n_g_steps):
@@ -154,26 +189,18 @@ class MetricsCallback(GStepCallback):
         self, trainer: L.Trainer, module: L.LightningModule, metrics: tuple[str, ...] | None = None
     ) -> dict[str, float]:
         """Run ``metrics`` (default: the interval's) now; log and record the results."""
-        for split in self.reference_splits:
-            if split not in self._runners:
-                self._runners[split] = self._make_runner(trainer, module, split)
+        self._prepare(trainer)
+        evaluator = self._evaluator_for(trainer, module)
         self._last_g_step = module.g_step
-        generate = lambda z, y: module.generate(z, y, self.use_ema)  # noqa: E731
         wanted = tuple(self.settings.metrics if metrics is None else metrics)
-        results: dict[str, float] = {}
-        arrays: dict = {}
         # Evaluation draws its own random numbers; fork the RNGs so training's stream (and with
         # it exact resume) does not depend on when or whether metrics run.
         devices = [module.device] if module.device.type == "cuda" else []
-        for index, (split, runner) in enumerate(self._runners.items()):
-            # IS, ND and eLhist do not depend on the reference: the first split computes them.
-            todo = wanted if index == 0 else tuple(m for m in wanted if m in REFERENCED)
-            if not todo:
-                continue
-            with torch.random.fork_rng(devices=devices):
-                found, found_arrays = runner.run(generate, module.discriminator, todo)
-            arrays = arrays or found_arrays
-            results.update(keys.with_split(found, split))
+        with torch.random.fork_rng(devices=devices):
+            results, arrays = evaluator.evaluate(
+                self._fake(module), self._real, wanted, heldout=self._heldout,
+                discriminator=module.discriminator,
+            )  # fmt: skip
         record = {"g_step": module.g_step, **results}
         self.history.append(record)
         if trainer.is_global_zero:

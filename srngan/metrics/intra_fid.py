@@ -7,9 +7,9 @@ import os
 import torch
 from torch import Tensor
 
-from srngan.metrics.fid import covariance_factor, statistics_to_fid
-from srngan.metrics.metric_base import INCEPTION_FEATURE_DIM, Extractor, FeatureMetric
-from srngan.metrics.statistics import FeatureStatistics
+from srngan.metrics.base import INCEPTION_FEATURE_DIM, Extractor, FeatureMetric
+from srngan.metrics.functional.fid import covariance_factor, statistics_to_fid
+from srngan.metrics.functional.statistics import FeatureStatistics
 
 
 class IntraFID(FeatureMetric):
@@ -26,7 +26,7 @@ class IntraFID(FeatureMetric):
     Args:
         num_classes: ``C``; every class needs >= 2 real and >= 2 generated images.
         feature_extractor, inception_weights, download, feature_dim: see
-            :class:`~srngan.metrics.metric_base.FeatureMetric`.
+            :class:`~srngan.metrics.base.FeatureMetric`.
         reference: fixed real statistics per class ``{c: FeatureStatistics}`` (e.g. cached); then
             the metric keeps no real states.
         reference_factors: cached covariance factors of ``reference`` per class.

@@ -2,7 +2,7 @@
 
 Both keep the feature rows of each side (``dist_reduce_fx="cat"``: gathered across processes;
 the metrics are set functions, so the order of rows does not matter) and compute float64
-distances in blocks (:mod:`srngan.metrics.knn`). Rows are stored in float32, the extractors'
+distances in blocks (:mod:`srngan.metrics.functional.knn`). Rows are stored in float32, the extractors'
 output type, so storing them loses nothing and halves the memory of float64 rows (50 000 VGG-16
 features: 0.8 GB per side).
 """
@@ -14,8 +14,8 @@ import os
 import torch
 from torch import Tensor
 
-from srngan.metrics.knn import DEFAULT_BLOCK_BYTES
-from srngan.metrics.metric_base import Extractor, FeatureMetric
+from srngan.metrics.base import Extractor, FeatureMetric
+from srngan.metrics.functional.knn import DEFAULT_BLOCK_BYTES
 from srngan.metrics.vgg import VGG16_FEATURE_DIM, load_vgg16
 
 
