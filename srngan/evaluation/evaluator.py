@@ -296,8 +296,9 @@ class Evaluator:
                 shared["is"].update(indices=idx[m], logits=logits[m.to(logits.device)])
             m = (idx < n_stats).to(features.device)
             set_features = None
-            if sx is not None:
-                set_features = features if sx is ex else sx(images)[0]
+            if sx is not None and bool(m.any()):
+                # Only the rows the set metrics read (not the IS-only ones): VGG-16 is costly.
+                set_features = features[m] if sx is ex else sx(images[m.to(self.device)])[0]
             for metrics in per_ref.values():
                 if "fid" in metrics:
                     metrics["fid"].update(None, real=False, features=features[m])
@@ -306,9 +307,8 @@ class Evaluator:
                         None, real=False, indices=idx[m.cpu()], features=features[m]
                     )
                 for name in SET_METRICS:
-                    if name in metrics:
-                        ms = m.to(set_features.device)
-                        metrics[name].update(None, real=False, features=set_features[ms])
+                    if name in metrics and set_features is not None:
+                        metrics[name].update(None, real=False, features=set_features)
                 if intra_in_pass:
                     metrics["intra_fid"].update(None, batch.labels, real=False, features=features)
             if "accuracy" in shared and batch.labels is not None:
