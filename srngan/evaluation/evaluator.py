@@ -29,7 +29,6 @@ from torchmetrics import Metric
 from torchmetrics.classification import MulticlassAccuracy
 
 from srngan.evaluation import extractors
-from srngan.evaluation.distributed import rank_and_world
 from srngan.evaluation.extractors import Extractor
 from srngan.evaluation.protocols import dataset_labels, elhist_of, neural_divergence_of
 from srngan.evaluation.reference import PART_OF_METRIC, RealFeatures, Reference, finish
@@ -46,6 +45,7 @@ from srngan.metrics.intra_fid import IntraFID
 from srngan.metrics.kid import KernelInceptionDistance
 from srngan.metrics.precision_recall import PrecisionRecall
 from srngan.metrics.vgg import resolve_vgg16_weights
+from srngan.ranks import process_rank, world_size
 
 FEATURE_METRICS = ("is", "fid", "kid", "intra_fid", "prc", "dc")
 SET_METRICS = ("prc", "dc")  # k-NN set metrics, on the set extractor's features
@@ -286,7 +286,7 @@ class Evaluator:
             name: self._referenced(self.reference(r, wanted, fake.num_classes), wanted, fake)
             for name, r in refs.items()
         }
-        rank, world = rank_and_world()
+        rank, world = _shard()
         for batch in fake.batches(n, s.batch_size, s.seed, rank, world) if n else []:
             images = batch.images.to(self.device)
             features, logits = ex(images)
@@ -444,7 +444,7 @@ class Evaluator:
             parts, ex.feature_dim if ex else 1, sx.feature_dim if sx else 1, num_classes
         ).to(self.device)
         total = real.size if "classes" in parts else n
-        rank, world = rank_and_world()
+        rank, world = _shard()
         for batch in real.batches(total, s.batch_size, s.seed, rank, world):
             images = batch.images.to(self.device)
             subset = batch.indices < n
@@ -466,6 +466,12 @@ class Evaluator:
 
 
 # ---------------------------------------------------------------------- helpers
+def _shard() -> tuple[int, int]:
+    """``(rank, world size)`` of this evaluation: the process group's; alone without one,
+    whatever the launcher's environment says (a process evaluates all of its images)."""
+    return process_rank(from_environment=False), world_size(from_environment=False)
+
+
 def _named(real) -> dict[str | None, Real]:
     if real is None:
         return {}

@@ -13,12 +13,12 @@ import os
 from collections.abc import Callable
 
 import torch
-import torch.distributed as dist
 from torch import Tensor
 from torchmetrics import Metric
 
 from srngan.metrics.images import images_to_uint8
 from srngan.metrics.inception import extract_features, load_inception
+from srngan.ranks import process_rank
 
 Extractor = Callable[[Tensor], tuple[Tensor, Tensor]]
 
@@ -27,10 +27,6 @@ INCEPTION_LOGITS = 1008
 RANK_STRIDE = 1 << 40
 """Rows added without explicit ``indices`` get ``rank * RANK_STRIDE + arrival position``: one
 process keeps arrival order; several processes are ordered rank by rank."""
-
-
-def _rank() -> int:
-    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
 
 
 class FeatureMetric(Metric):
@@ -108,7 +104,9 @@ class FeatureMetric(Metric):
         self._row_states[name] = (row_shape, dtype)
 
     def _auto_indices(self, n: int, kept: list[Tensor]) -> Tensor:
-        start = _rank() * RANK_STRIDE + sum(int(t.shape[0]) for t in kept)
+        start = process_rank(from_environment=False) * RANK_STRIDE + sum(
+            int(t.shape[0]) for t in kept
+        )
         return torch.arange(start, start + n, device=self.device)
 
     @staticmethod

@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from srngan.atomic import atomic_torch_save
 
 CACHE_ENV = "SRNGAN_CACHE"
 
@@ -31,20 +32,6 @@ def cache_key(**fields: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def atomic_save(obj: Any, path: str | os.PathLike) -> None:
-    """``torch.save`` to a temporary file beside ``path``, then rename over it (atomic on POSIX)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def lookup(name: str, key: str, folder: Path | None = None) -> tuple[Any, bool]:
     """``(value, True)`` for the entry ``name-key`` of the cache, ``(None, False)`` if absent."""
     path = (folder or cache_dir()) / f"{name}-{key}.pt"
@@ -54,8 +41,8 @@ def lookup(name: str, key: str, folder: Path | None = None) -> tuple[Any, bool]:
 
 
 def store(name: str, key: str, value: Any, folder: Path | None = None) -> None:
-    """Write ``value`` as the entry ``name-key`` (atomically: see :func:`atomic_save`)."""
-    atomic_save(value, (folder or cache_dir()) / f"{name}-{key}.pt")
+    """Write ``value`` as the entry ``name-key`` (through srngan's one atomic writer)."""
+    atomic_torch_save(value, (folder or cache_dir()) / f"{name}-{key}.pt")
 
 
 def cached(

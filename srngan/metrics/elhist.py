@@ -7,13 +7,14 @@ samples. A conditional D gets one class per pair, drawn uniformly, used for both
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor, nn
+
+from srngan.atomic import atomic_path
 
 PAIR_KINDS = ("real_fake", "real_real", "fake_fake")
 GRAD_KINDS = ("grad_real", "grad_fake")
@@ -77,14 +78,12 @@ def plot_elhist(runs: Mapping[str, Mapping[str, Tensor]], path: str | Path, bins
 
 
 def save_elhist(arrays: Mapping[str, Tensor], path: str | Path) -> Path:
-    """Write eLhist values as an ``.npz`` (one array per kind), atomically: a temporary file
-    beside ``path`` renamed into place."""
+    """Write eLhist values as an ``.npz`` (one array per kind) through srngan's one atomic
+    writer (:func:`srngan.atomic.atomic_path`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, **{k: v.cpu().numpy() for k, v in arrays.items()})
-    os.replace(tmp, path)
     return path
 
 

@@ -8,6 +8,7 @@ from typing import Literal
 import lightning as L
 import torch
 
+from srngan.atomic import append_line
 from srngan.evaluation import DatasetImages, EvalSettings, Evaluator, GeneratorImages
 from srngan.evaluation.evaluator import REFERENCED
 from srngan.metrics import keys
@@ -218,8 +219,7 @@ class MetricsCallback(GStepCallback):
                 log_figure(trainer.loggers, "elhist/figure", png, module.g_step)
                 # The values too, for overlays across runs (srngan evaluate --elhist-overlay).
                 save_elhist(arrays, stem.with_suffix(".npz"))
-            with open(folder / "metrics.jsonl", "a") as f:
-                f.write(json.dumps(record) + "\n")
+            append_line(folder / "metrics.jsonl", json.dumps(record))
         # Callbacks that act on results (e.g. BestCheckpoint) get them on every rank.
         for callback in trainer.callbacks:
             hook = getattr(callback, "on_metrics", None)
