@@ -186,7 +186,7 @@ def micro(rounds: int = 5) -> None:
     results = {}
     for flush in (False, True):
         torch.set_flush_denormal(flush)
-        for name, fn in cases.items():
+        for fn in cases.values():
             fn()
     samples = {(n, f): [] for n in cases for f in (False, True)}
     for _ in range(rounds):
