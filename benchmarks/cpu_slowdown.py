@@ -203,6 +203,37 @@ def micro(rounds: int = 5) -> None:
         print(f"| {name} | {off:.2f} | {on:.2f} | {off / on:.2f} |")
 
 
+def report(records: dict, variants: list[str], window: int) -> None:
+    """The tables: CPU and wall seconds per G-step by window, warm-up, RSS, denormal census."""
+    first = variants[0]
+    n = min(len(r["g_times"]) for r in records.values())
+    for key, what in (("g_cpu", "process CPU seconds"), ("g_times", "wall seconds")):
+        print(f"\n{what.capitalize()} per G-step, median per window of {window} (threads: "
+              + ", ".join(f"{v} {VARIANTS[v][0]}" for v in variants) + ")\n")  # fmt: skip
+        print("| G-steps | " + " | ".join(f"{v} s" for v in variants) + " | "
+              + " | ".join(f"{v} / {first}" for v in variants[1:]) + " |")  # fmt: skip
+        print("|" + "---|" * (2 * len(variants)))
+        for start in range(0, n, window):
+            meds = [statistics.median(records[v][key][start : start + window])
+                    for v in variants]  # fmt: skip
+            cells = [f"{m:.3f}" for m in meds] + [f"{m / meds[0]:.2f}" for m in meds[1:]]
+            print(f"| {start + 1}-{min(start + window, n)} | " + " | ".join(cells) + " |")
+    print("\nD warm-up (750 D steps), CPU s / wall s: " + ", ".join(
+        f"{v} {records[v].get('warmup_cpu_s', float('nan')):.1f} / {records[v].get('warmup_s', float('nan')):.1f}"
+        for v in variants))  # fmt: skip
+    print("peak RSS MB at G-step 1 / last: " + ", ".join(
+        f"{v} {records[v]['rss_mb'][0]:.0f} / {records[v]['rss_mb'][-1]:.0f}" for v in variants))  # fmt: skip
+    print("\nDenormal values (nonzero, |x| < 1.18e-38) in G's and D's parameters, gradients,")
+    print("buffers and Adam states, by G-step:")
+    for v in variants:
+        probes = records[v]["probes"]
+        found = {step: {k: c for k, c in counts.items() if c} for step, counts in probes.items()}
+        found = {step: c for step, c in found.items() if c}
+        steps = sorted(int(k) for k in probes)
+        print(f"  {v}: {len(steps)} censuses (G-steps {steps[0]}-{steps[-1]}): "
+              + (", ".join(f"G-step {k}: {c}" for k, c in found.items()) or "none found"))  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--g-steps", type=int, default=400)
@@ -213,12 +244,16 @@ def main() -> None:
     parser.add_argument("--json", help="also write all records here")
     parser.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--summarize", nargs="+", metavar="JSON", help="tables from worker files")
     parser.add_argument("--micro", action="store_true", help="only the denormal micro-benchmark")
     args = parser.parse_args()
     if args.worker:
         return worker(args)
     if args.micro:
         return micro()
+    if args.summarize:  # worker JSON files (also partial ones, written every --probe-every)
+        records = {Path(f).stem: json.loads(Path(f).read_text()) for f in args.summarize}
+        return report(records, list(records), args.window)
     print(f"CPU: {cpu_model()}, {os.cpu_count()} logical CPUs; load before: {load()}")
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     with tempfile.TemporaryDirectory() as tmp:
@@ -242,29 +277,7 @@ def main() -> None:
     print(f"load after: {load()}; mode: {'sequential' if args.sequential else 'concurrent'}")
     if args.json:
         Path(args.json).write_text(json.dumps(records))
-    first = args.variants[0]
-    n = min(len(r["g_times"]) for r in records.values())
-    for key, what in (("g_cpu", "process CPU seconds"), ("g_times", "wall seconds")):
-        print(f"\n{what.capitalize()} per G-step, median per window of {args.window} (threads: "
-              + ", ".join(f"{v} {VARIANTS[v][0]}" for v in args.variants) + ")\n")  # fmt: skip
-        print("| G-steps | " + " | ".join(f"{v} s" for v in args.variants) + " | "
-              + " | ".join(f"{v} / {first}" for v in args.variants[1:]) + " |")  # fmt: skip
-        print("|" + "---|" * (2 * len(args.variants)))
-        for start in range(0, n, args.window):
-            meds = [statistics.median(records[v][key][start : start + args.window])
-                    for v in args.variants]  # fmt: skip
-            cells = [f"{m:.3f}" for m in meds] + [f"{m / meds[0]:.2f}" for m in meds[1:]]
-            print(f"| {start + 1}-{min(start + args.window, n)} | " + " | ".join(cells) + " |")
-    print("\nD warm-up (750 D steps), CPU s / wall s: " + ", ".join(
-        f"{v} {records[v].get('warmup_cpu_s', float('nan')):.1f} / {records[v].get('warmup_s', float('nan')):.1f}"
-        for v in args.variants))  # fmt: skip
-    print("peak RSS MB at G-step 1 / last: " + ", ".join(
-        f"{v} {records[v]['rss_mb'][0]:.0f} / {records[v]['rss_mb'][-1]:.0f}" for v in args.variants))  # fmt: skip
-    print("\nDenormal values (nonzero, |x| < 1.18e-38) by G-step:")
-    for v in args.variants:
-        for step, counts in records[v]["probes"].items():
-            nonzero = {k: c for k, c in counts.items() if c}
-            print(f"  {v} G-step {step}: {nonzero or 'none'}")
+    report(records, args.variants, args.window)
 
 
 if __name__ == "__main__":
