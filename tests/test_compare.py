@@ -35,7 +35,7 @@ def runs(tmp_path_factory):
 def test_compare_groups_seeds_and_reports_shared_metrics(runs, tmp_path, capsys):
     main(["compare", *(str(p) for p in runs.values()), "--out", str(tmp_path / "cmp")])
     report = (tmp_path / "cmp" / "compare.md").read_text()
-    rows = [line for line in report.splitlines() if line.startswith("| quickstart")]
+    rows = [line for line in report.splitlines() if line.startswith("| tiny")]  # the run name
     assert len(rows) == 2  # two configs: SRN (2 seeds) and SN (1 seed)
     srn = next(r for r in rows if "| 2 |" in r)
     assert "12 ± 2.8" in srn  # mean and sample std of 10 and 14
