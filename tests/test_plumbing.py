@@ -4,6 +4,7 @@ checkpoint reader, and cli.py keeping only the command line."""
 from __future__ import annotations
 
 import ast
+import functools
 import os
 from pathlib import Path
 
@@ -173,3 +174,23 @@ def test_cli_defines_no_resume_discovery_or_error_translation():
     elsewhere = {"find_last_checkpoint", "best_readable_checkpoint", "one_line_message",
                  "one_line_parse_error", "read_checkpoint"}  # fmt: skip
     assert functions & elsewhere == set()
+
+
+# ------------------------------------------------------------------ the data module, built once
+def test_the_data_module_is_built_once_and_fills_the_networks(monkeypatch):
+    from srngan.cli import instantiate
+    from srngan.data.datamodule import GANDataModule
+
+    built = []
+    original = GANDataModule.__init__
+
+    @functools.wraps(original)  # the signature jsonargparse reads
+    def counting(self, *args, **kwargs):
+        built.append(self)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(GANDataModule, "__init__", counting)
+    config = PACKAGE.parent / "tests" / "configs" / "tiny.yaml"
+    model, data = instantiate("--config", str(config), "--data.num_procedural_classes", "6")
+    assert built == [data]  # one data module: the one training uses
+    assert model.generator.num_classes == 6 and model.generator.resolution == data.resolution == 32
