@@ -424,3 +424,15 @@ def test_colour_matching_term_joins_g_loss_without_a_d_pass():
     assert logger.metrics["loss/g"] == pytest.approx(float(expected), rel=1e-6)  # float32
     assert logger.metrics["loss/g_colour_matching"] == pytest.approx(float(term), rel=1e-6)
     assert "loss/g_feature_matching" not in logger.metrics
+
+
+def test_a_0_2_checkpoint_loads_its_flags_as_terms():
+    """GANModule.load_from_checkpoint itself upgrades srngan 0.2's seven flags (the committed
+    tiny 0.2 quickstart checkpoint: mismatch, feature and colour matching, mode seeking)."""
+    from conftest import REPO
+
+    model = GANModule.load_from_checkpoint(REPO / "tests" / "data" / "v0_2_gan.ckpt",
+                                           map_location="cpu")  # fmt: skip
+    assert [t.key for t in model.terms] == ["loss/d_mismatch", "loss/g_feature_matching",
+                                            "loss/g_colour_matching", "loss/g_mode_seeking"]  # fmt: skip
+    assert model.terms[0].candidates == 3 and model.terms[3].weight == 0.25

@@ -131,6 +131,14 @@ class GANModule(L.LightningModule):
         self._guard = NonFiniteGuard()
         self.progress: dict[str, float] = {}  # the progress bar's values, per logging interval
 
+    @classmethod
+    def load_from_checkpoint(cls, checkpoint_path, *args, **kwargs):
+        """Lightning's ``load_from_checkpoint``; a checkpoint of srngan 0.2 (its term flags)
+        is upgraded on the way in (:mod:`srngan.training.upgrade`)."""
+        from srngan.training.upgrade import upgraded
+
+        return super().load_from_checkpoint(upgraded(checkpoint_path, kwargs), *args, **kwargs)
+
     # ----------------------------------------------------------------- sampling
     def sample_labels(self, n: int, generator: torch.Generator | None = None) -> Tensor | None:
         """Uniform class labels for a conditional G, else ``None``."""
