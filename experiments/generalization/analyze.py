@@ -15,6 +15,15 @@ ARM_NAMES = {
     "srn30_large": "SRN-30, 10 000 images",
 }  # fmt: skip
 SRN_ARMS = ("srn70_ortho", "srn50", "srn30")
+PRIMARY = (("gap", "g"), ("kid_test", "KID vs held-out"))
+# Secondary outcomes: (key, name, what "higher" means).
+SECONDARY = (
+    ("kid_memo", "KID train - held-out", "higher: less memorization by G"),
+    ("nd_heldout", "ND vs held-out", "higher: G harder to tell from held-out reals"),
+    ("nd_memo", "ND train - held-out", "higher: G closer to its training reals"),
+    ("elhist_rr_p95", "eLhist real-real p95", "lower: D smoother between reals"),
+)
+FLOOR_KEYS = tuple(k for k, _ in PRIMARY) + tuple(k for k, _, _ in SECONDARY)
 LATE = (1000, 1500)
 GATE = 0.5
 
@@ -50,6 +59,18 @@ def run_summary(folder: Path) -> dict:
     }
     if out["kid_test"] is not None and out["kid_train"] is not None:
         out["kid_memo"] = out["kid_train"] - out["kid_test"]
+    # Share of logged steps in which each SRN layer binds (shrink factor < 1).
+    shrink = {k.rsplit("/", 1)[1]: v for k, v in run.scalars.items()
+              if k.startswith("spectra/srn_shrink/")}  # fmt: skip
+    out["layer_binding"] = {
+        layer: mean(float(f < 1) for _, f in values) for layer, values in shrink.items() if values
+    }
+    # ND of the final G against held-out and training reals (nd_heldout.py), when computed.
+    nd = folder / "nd_heldout.json"
+    if nd.is_file():
+        found = json.loads(nd.read_text())
+        out["nd_heldout"], out["nd_train"] = found["nd_heldout"], found["nd_train"]
+        out["nd_memo"] = found["nd_train"] - found["nd_heldout"]
     return out
 
 
@@ -85,16 +106,36 @@ def verdict(diffs: list[float], floor: float, gate_ok: bool, lower_is_better: bo
     return f"{word} (paired mean {m:+.3g}, margin {margin:.3g})"
 
 
+def label(diffs: list[float], floor: float) -> str:
+    """The same margins as :func:`verdict`, as a direction only (secondary outcomes)."""
+    if len(diffs) < 2:
+        return "- (fewer than 2 paired seeds)"
+    m, se = mean(diffs), stdev(diffs) / math.sqrt(len(diffs))
+    margin = max(2 * se, floor)
+    if abs(m) <= margin:
+        return f"no detectable difference (paired mean {m:+.3g}, margin {margin:.3g})"
+    return f"{'higher' if m > 0 else 'lower'} (paired mean {m:+.3g}, margin {margin:.3g})"
+
+
+def _margin(diffs: list[float], floor: float) -> float | None:
+    if len(diffs) < 2:
+        return None
+    return max(2 * stdev(diffs) / math.sqrt(len(diffs)), floor)
+
+
 def analyze(runs_dir: Path, out: Path, seeds: list[int] | None = None) -> int:
     runs: dict[str, dict[int, dict]] = {}
     for arm in ARM_NAMES:
         for folder in sorted((runs_dir / arm).glob("seed*")):
-            if (folder / "metrics.jsonl").is_file():
+            metrics = folder / "metrics.jsonl"  # finished runs only (final eLhist written)
+            if metrics.is_file() and "elhist_real_real_p95" in metrics.read_text():
                 runs.setdefault(arm, {})[int(folder.name[4:])] = run_summary(folder)
     out.mkdir(parents=True, exist_ok=True)
     keys = [("gap", "g (late mean)"), ("kid_test", "KID vs held-out"), ("kid_train", "KID vs train"),
             ("kid_memo", "KID train - held-out"), ("elhist_rr_p95", "eLhist real-real p95"),
-            ("elhist_rf_p95", "eLhist real-fake p95"), ("binding", "binding fraction (mean)")]  # fmt: skip
+            ("elhist_rf_p95", "eLhist real-fake p95"), ("nd_heldout", "ND vs held-out"),
+            ("nd_train", "ND vs train"), ("nd_memo", "ND train - held-out"),
+            ("binding", "binding fraction (mean)")]  # fmt: skip
     lines = ["| arm | seeds | " + " | ".join(k[1] for k in keys) + " |",
              "|---|---|" + "---|" * len(keys)]  # fmt: skip
     for arm, by_seed in runs.items():
@@ -102,7 +143,7 @@ def analyze(runs_dir: Path, out: Path, seeds: list[int] | None = None) -> int:
         lines.append(f"| {ARM_NAMES[arm]} | {len(by_seed)} | " + " | ".join(cells) + " |")
     # Noise floor: SN vs SRN-70 that never binds (the same network up to rounding).
     floor_rows, floors = [], {}
-    for key in ("gap", "kid_test"):
+    for key in FLOOR_KEYS:
         d = _paired(runs, "srn70_inert", "sn", key)
         floors[key] = (abs(mean(d)) + (2 * stdev(d) if len(d) > 1 else 0.0)) if d else 0.0
         floor_rows.append(
@@ -121,6 +162,45 @@ def analyze(runs_dir: Path, out: Path, seeds: list[int] | None = None) -> int:
             f"{verdict(dg, floors['gap'], gate_ok)} | {verdict(dk, floors['kid_test'], gate_ok)} | "
             f"{', '.join(f'{x:+.3g}' for x in dg)} | {', '.join(f'{x:+.3g}' for x in dk)} |"
         )
+    secondary = ["| SRN arm vs SN | " + " | ".join(f"{n} ({h})" for _, n, h in SECONDARY) + " |",
+                 "|---|" + "---|" * len(SECONDARY)]  # fmt: skip
+    power = ["| SRN arm vs SN | outcome | pairs | SN mean | margin = max(2 SE, floor) | margin / abs(SN mean) |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for arm in SRN_ARMS:
+        if arm not in runs:
+            continue
+        cells = [label(_paired(runs, arm, "sn", k), floors[k]) for k, _, _ in SECONDARY]
+        secondary.append(f"| {ARM_NAMES[arm]} | " + " | ".join(cells) + " |")
+        for key, name in [*PRIMARY, *((k, n) for k, n, _ in SECONDARY)]:
+            d = _paired(runs, arm, "sn", key)
+            sn_vals = [r[key] for r in runs.get("sn", {}).values() if r.get(key) is not None]
+            m = _margin(d, floors[key])
+            if m is None or not sn_vals:
+                continue
+            rel = m / abs(mean(sn_vals)) if mean(sn_vals) else float("nan")
+            power.append(f"| {ARM_NAMES[arm]} | {name} | {len(d)} | {mean(sn_vals):.4g} | "
+                         f"{m:.3g} | {100 * rel:.0f} % |")  # fmt: skip
+    layers = sorted({la for by in runs.values() for r in by.values() for la in r["layer_binding"]})
+    per_layer = ["| arm | seeds | " + " | ".join(layers) + " |", "|---|---|" + "---|" * len(layers)]
+    for arm, by_seed in runs.items():
+        if not any(r["layer_binding"] for r in by_seed.values()):
+            continue
+        cells = [_fmt([r["layer_binding"][la] for r in by_seed.values() if la in r["layer_binding"]])
+                 for la in layers]  # fmt: skip
+        per_layer.append(f"| {ARM_NAMES[arm]} | {len(by_seed)} | " + " | ".join(cells) + " |")
+    regime_rows = ["| pair | seed | g, 256 images | g, 10 000 images | smaller with 10 000 |",
+                   "|---|---|---|---|---|"]  # fmt: skip
+    for small, large in (("sn", "sn_large"), ("srn30", "srn30_large")):
+        for seed in sorted(set(runs.get(small, {})) & set(runs.get(large, {}))):
+            a, b = runs[small][seed]["gap"], runs[large][seed]["gap"]
+            if a is not None and b is not None:
+                regime_rows.append(f"| {ARM_NAMES[small]} | {seed} | {a:.4g} | {b:.4g} | "
+                                   f"{'yes' if b < a else 'NO'} |")  # fmt: skip
+    sn_pairs = [r for r in regime_rows[2:] if r.startswith(f"| {ARM_NAMES['sn']} |")]
+    regime_seen, regime_ok = (
+        bool(sn_pairs),
+        bool(sn_pairs) and all("| yes |" in r for r in sn_pairs),
+    )
     # Did the limited regime bite? SN's g on 256 vs 10 000 images.
     regime = (
         f"SN late g: 256 images {_fmt([r['gap'] for r in runs.get('sn', {}).values()])}, "
@@ -132,14 +212,48 @@ def analyze(runs_dir: Path, out: Path, seeds: list[int] | None = None) -> int:
         "## Per arm (mean ± std over seeds; late = G-steps 1000-1500)", "", *lines, "",
         "## Noise floor (SRN-70 inert minus SN, paired by seed)", "",
         "| outcome | pairs | differences | floor = abs(mean) + 2 std |", "|---|---|---|---|", *floor_rows, "",
-        "## Pre-registered verdicts", "", *verdicts, "", "## Regime check", "", regime, "",
+        "## Pre-registered verdicts", "", *verdicts, "",
+        "## Secondary outcomes (same margins, direction only; SRN arm minus SN, paired)", "",
+        *secondary, "",
+        "## Smallest difference the seeds could detect (the rule's margin)", "", *power, "",
+        "## Share of logged steps in which each SRN layer binds (mean ± std over seeds)", "",
+        *per_layer, "",
+        "## Regime check", "", regime, "", *regime_rows, "",
+        "Limited regime bites (SN's g smaller with 10 000 images in every paired seed): "
+        + ("yes" if regime_ok else "NO (every verdict: not tested)" if regime_seen else "-"), "",
     ])  # fmt: skip
+    text += "\n" + _times(runs_dir)
     (out / "tables.md").write_text(text)
     (out / "summary.json").write_text(json.dumps(runs, indent=1))
     _figures(runs, out)
     _sample_grids(runs_dir, list(runs), out)
     print(text)
     return 0
+
+
+def _times(runs_dir: Path) -> str:
+    """Wall and CPU minutes of each run, from ``times.jsonl`` (run.py; CPU time with --jobs 1)."""
+    path = runs_dir / "times.jsonl"
+    if not path.is_file():
+        return ""
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lines = ["## Times (`times.jsonl`; CPU minutes recorded for one-job runs only)", "",
+             "| arm | seed | jobs at a time | started (UTC) | wall min | CPU min | load (1-min) start / end |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in rows:
+        load = f"{r['load1_start']:.1f} / {r['load1_end']:.1f}" if "load1_start" in r else "-"
+        lines.append(f"| {ARM_NAMES.get(r['arm'], r['arm'])} | {r['seed']} | {r.get('jobs', '-')} | "
+                     f"{r.get('started_utc', '-')} | {r['minutes']:.1f} | "
+                     f"{r['cpu_minutes']:.2f} | {load} |" if "cpu_minutes" in r else
+                     f"| {ARM_NAMES.get(r['arm'], r['arm'])} | {r['seed']} | {r.get('jobs', '-')} | "
+                     f"{r.get('started_utc', '-')} | {r['minutes']:.1f} | - | {load} |")  # fmt: skip
+    cpu = [r["cpu_minutes"] for r in rows if "cpu_minutes" in r]
+    if cpu:
+        lines += ["", f"One-job runs: {len(cpu)}, CPU minutes {min(cpu):.2f}-{max(cpu):.2f} "
+                      f"(mean {mean(cpu):.2f}), wall minutes "
+                      f"{min(r['minutes'] for r in rows if 'cpu_minutes' in r):.1f}-"
+                      f"{max(r['minutes'] for r in rows if 'cpu_minutes' in r):.1f}."]  # fmt: skip
+    return "\n".join(lines) + "\n"
 
 
 def _figures(runs: dict, out: Path) -> None:

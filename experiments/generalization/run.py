@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shlex
 import shutil
 import subprocess
@@ -73,6 +74,11 @@ def command(runs: Path, arm: str, seed: int, extra: list[str]) -> list[str]:
     return cmd
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def train(args, extra: list[str]) -> int:
     runs = Path(args.runs_dir)
     jobs = [(arm, seed) for seed in args.seeds for arm in args.arms]  # seed-major order
@@ -92,10 +98,10 @@ def train(args, extra: list[str]) -> int:
             print(f"[run] {arm} seed {seed}", flush=True)
             proc = subprocess.Popen(command(runs, arm, seed, extra), cwd=ROOT, env=env,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-            active.append((arm, seed, proc, time.time()))
+            active.append((arm, seed, proc, time.time(), _children_cpu(), os.getloadavg()[0]))
         time.sleep(2)
         for item in list(active):
-            arm, seed, proc, start = item
+            arm, seed, proc, start, cpu0, load0 = item
             if proc.poll() is None:
                 continue
             active.remove(item)
@@ -104,9 +110,20 @@ def train(args, extra: list[str]) -> int:
             failed += not ok
             print(f"[{'ok' if ok else 'FAILED'}] {arm} seed {seed} {minutes:.1f} min", flush=True)
             (ROOT / runs).mkdir(parents=True, exist_ok=True)
+            entry = {
+                "arm": arm,
+                "seed": seed,
+                "minutes": round(minutes, 2),
+                "rc": proc.returncode,
+                "jobs": args.jobs,
+                "started_utc": time.strftime("%H:%M:%S", time.gmtime(start)),
+                "load1_start": round(load0, 2),
+                "load1_end": round(os.getloadavg()[0], 2),
+            }
+            if args.jobs == 1:  # the children's CPU time is this run's alone
+                entry["cpu_minutes"] = round((_children_cpu() - cpu0) / 60, 2)
             with open(ROOT / runs / "times.jsonl", "a") as log:
-                log.write(json.dumps({"arm": arm, "seed": seed, "minutes": round(minutes, 2),
-                                      "rc": proc.returncode, "jobs": args.jobs}) + "\n")  # fmt: skip
+                log.write(json.dumps(entry) + "\n")
     return 1 if failed else 0
 
 
