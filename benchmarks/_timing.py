@@ -14,6 +14,24 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def gstep_timer(device: torch.device, times: list[float]):
+    """A G-step callback appending the seconds between consecutive G-step ends to ``times``
+    (the device synchronized first, so queued GPU work is counted)."""
+    from srngan.training.gstep import GStepCallback
+
+    class GStepTimer(GStepCallback):
+        last = None
+
+        def on_g_step_end(self, trainer, module):
+            sync(device)
+            now = time.perf_counter()
+            if self.last is not None:
+                times.append(now - self.last)
+            self.last = now
+
+    return GStepTimer()
+
+
 def time_interleaved(
     variants: dict[str, Callable[[], object]],
     device: torch.device,

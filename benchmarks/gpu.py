@@ -66,27 +66,16 @@ def gstep_worker(args) -> None:
     """One (regularizer, mode) in this process: prints a JSON line with the G-step times."""
     import lightning as L
     import torch
+    from _timing import gstep_timer
 
     from srngan.data.datamodule import GANDataModule
     from srngan.models import ResNetDiscriminator, ResNetGenerator
     from srngan.regularizers import SpectralNorm, StableRankNorm
-    from srngan.training.gstep import GStepCallback
     from srngan.training.module import GANModule
 
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     times: list[float] = []
-
-    class Timer(GStepCallback):
-        last = None
-
-        def on_g_step_end(self, trainer, module):
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            now = time.perf_counter()
-            if self.last is not None:
-                times.append(now - self.last)
-            self.last = now
 
     callbacks = []
     if args.mode == "bf16+fast":
@@ -116,7 +105,7 @@ def gstep_worker(args) -> None:
             precision="32-true" if args.mode == "fp32" else "bf16-mixed", logger=False,
             default_root_dir=tmp, enable_model_summary=False, enable_progress_bar=False,
             limit_val_batches=0, num_sanity_val_steps=0, enable_checkpointing=False,
-            log_every_n_steps=1, use_distributed_sampler=False, callbacks=[*callbacks, Timer()],
+            log_every_n_steps=1, use_distributed_sampler=False, callbacks=[*callbacks, gstep_timer(device, times)],
         )  # fmt: skip
         trainer.fit(model, datamodule=data)
     measured = times[args.warmup - 1 :] if args.warmup else times  # times[i]: G-step i + 2

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 import torch
-from _timing import print_table
+from _timing import gstep_timer, print_table
 
 N_DIS, D_BATCH, G_BATCH = 5, 64, 128
 
@@ -43,21 +43,9 @@ def run_framework(
     from srngan.data.datamodule import GANDataModule
     from srngan.models import ResNetDiscriminator, ResNetGenerator
     from srngan.regularizers import SpectralNorm, StableRankNorm
-    from srngan.training.gstep import GStepCallback
     from srngan.training.module import GANModule
 
     times: list[float] = []
-
-    class Timer(GStepCallback):
-        last = None
-
-        def on_g_step_end(self, trainer, module):
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            now = time.perf_counter()
-            if self.last is not None:
-                times.append(now - self.last)
-            self.last = now
 
     torch.manual_seed(0)
     model = GANModule(
@@ -71,7 +59,7 @@ def run_framework(
             accelerator=device.type, devices=1, max_epochs=-1, logger=False, default_root_dir=tmp,
             enable_model_summary=False, limit_val_batches=0, num_sanity_val_steps=0,
             enable_checkpointing=False,
-            callbacks=[Timer()], use_distributed_sampler=False,
+            callbacks=[gstep_timer(device, times)], use_distributed_sampler=False,
         )  # fmt: skip
         trainer.fit(model, datamodule=data)
     return times[warmup:]
