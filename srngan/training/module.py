@@ -239,15 +239,11 @@ class GANModule(L.LightningModule):
         if self._warmup_done < self.hparams.d_warmup_steps:
             return
         sums, self._d_sums = self._d_sums, {}  # G-step 1 logs only its own D steps
-        bad = self._guard.flagged(self.device)
-        # Once, at the warm-up's end: its mean D loss and whether any process saw a NaN.
-        total, bad_anywhere = self.trainer.strategy.reduce(
-            torch.stack([sums["loss/d"] / self._warmup_seen, bad]), reduce_op="sum"
-        ).tolist()
-        self.raise_if_non_finite(elsewhere=bad_anywhere > 0)
+        # Once, at the warm-up's end: its mean D loss, and the non-finite check.
+        (mean,) = self._reduce_and_check([sums["loss/d"] / self._warmup_seen])
         if self.hparams.log_every_n_g_steps:
             for logger in self.loggers:
-                logger.log_metrics({"loss/d_warmup": total / self.trainer.world_size}, step=0)
+                logger.log_metrics({"loss/d_warmup": mean}, step=0)
 
     def _generator_phase(self, opt_g) -> dict[str, Tensor]:
         """One G step; returns ``loss/g`` and the G-phase terms (unweighted), detached."""
@@ -285,23 +281,25 @@ class GANModule(L.LightningModule):
         """Discriminator steps (= data batches per process) taken so far, warm-up included."""
         return self._warmup_done + self.g_step * self.hparams.n_dis + self._d_steps_since_g
 
+    def _reduce_and_check(self, values: list[Tensor]) -> list[float]:
+        """The means over processes of ``values`` as floats, after raising if any process
+        saw a non-finite loss: one collective for all of them and the flag, one host read."""
+        stacked = torch.stack([*(v.float() for v in values), self._guard.flagged(self.device)])
+        summed = self.trainer.strategy.reduce(stacked, reduce_op="sum").tolist()
+        self.raise_if_non_finite(elsewhere=summed[-1] > 0)
+        return [v / self.trainer.world_size for v in summed[:-1]]
+
     def _log_cycle(self, g_parts: dict[str, Tensor]) -> None:
-        n_dis = self.hparams.n_dis
-        d_means = {k: v / n_dis for k, v in self._d_sums.items()}
-        self._d_sums = {}
+        sums, self._d_sums = self._d_sums, {}
         every = self.hparams.log_every_n_g_steps
         if every and self.g_step % every:
             return  # between intervals: no host read, no collective
-        metrics = {**d_means, **g_parts}
-        bad = self._guard.flagged(self.device)
-        # One collective for every scalar and the non-finite flag, then one host read.
-        stacked = torch.stack([*(v.float() for v in metrics.values()), bad.float()])
-        summed = self.trainer.strategy.reduce(stacked, reduce_op="sum").tolist()
-        world = self.trainer.world_size
-        self.raise_if_non_finite(elsewhere=summed[-1] > 0)
+        n_dis = self.hparams.n_dis
+        metrics = {**{k: v / n_dis for k, v in sums.items()}, **g_parts}
+        means = self._reduce_and_check(list(metrics.values()))
         if not every:
             return  # logging off: the check above still runs every G-step
-        values = {k: v / world for k, v in zip(metrics, summed)}
+        values = dict(zip(metrics, means))
         # Floats for the progress bar (GStepProgressBar): self.log would make Lightning read
         # the logged tensors back after every batch, a device sync per batch.
         self.progress = {"d_loss": round(values["loss/d"], 3), "g_loss": round(values["loss/g"], 3)}
