@@ -72,6 +72,9 @@ _TOOLS = ("sample", "evaluate", "stats", "export", "measures", "compare")
 _FROM_DATA = ("resolution", "num_classes")
 
 # The classes of a config's model: and data: sections that name no class_path.
+# What `--trainer.strategy ddp` runs (srngan.training.ddp).
+DDP_STRATEGY = "srngan.training.ddp.GANDDPStrategy"
+
 _DEFAULT_CLASSES = {
     "model": {"class_path": "srngan.GANModule"},
     "data": {"class_path": "srngan.GANDataModule"},
@@ -108,10 +111,10 @@ class SRNGANCLI(LightningCLI):
         config = self._subcommand_config()
         if config is None:
             return
-        # D and G steps each leave the other network's parameters without gradients, which plain
-        # DDP rejects; "ddp" therefore means DDP with unused-parameter detection here.
+        # "ddp" is srngan's: G and D in a DDP wrapper each (a whole-module wrapper would need
+        # unused-parameter detection and reduce both networks' gradients at every backward).
         if config.trainer.get("strategy") == "ddp":
-            config.trainer.strategy = "ddp_find_unused_parameters_true"
+            config.trainer.strategy = Namespace(class_path=DDP_STRATEGY, init_args=Namespace())
         # New checkpoints record the public path (srngan.GANModule) even when the config names
         # the defining module's (srngan 0.2's configs): both name the same class.
         for key in ("model", "data"):

@@ -103,3 +103,30 @@ class SlowGSteps(GStepCallback):
         import time
 
         time.sleep(self.seconds)
+
+
+class CountCollectives(GStepCallback):
+    """Counts this process's collectives (torch profiler events ``gloo:<op>``) from the end of
+    G-step ``start`` to the end of G-step ``stop``; writes ``{op: count per G-step}`` to
+    ``<out>/collectives_rank<r>.json``."""
+
+    def __init__(self, out: str, start: int = 2, stop: int = 6) -> None:
+        self.out, self.start, self.stop = out, start, stop
+        self.profiler = None
+
+    def on_g_step_end(self, trainer, module) -> None:
+        import json
+        from collections import Counter
+        from pathlib import Path
+
+        if module.g_step == self.start:
+            self.profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
+            self.profiler.__enter__()
+        elif module.g_step == self.stop and self.profiler is not None:
+            self.profiler.__exit__(None, None, None)
+            ops = Counter(e.name for e in self.profiler.events() if e.name.startswith("gloo:"))
+            per_g_step = {
+                k.removeprefix("gloo:"): v / (self.stop - self.start) for k, v in ops.items()
+            }
+            path = Path(self.out, f"collectives_rank{trainer.global_rank}.json")
+            path.write_text(json.dumps(per_g_step))

@@ -204,9 +204,13 @@ def test_intra_fid_is_mean_of_class_fids():
             stats.update(extractor(batch.images)[0])
         manual.append(statistics_to_fid(ref.per_class[c], stats))
     result = case.evaluate(_generate, 8)
-    assert result[keys.KEY_INTRA_FID] == pytest.approx(sum(manual) / 10, rel=1e-9)
+    # The same float64 statistics summed in another grouping; each class's FID goes through the
+    # square root of a covariance product from 50 samples in 16 dimensions, which amplifies that
+    # round-off: 8e-9 relative seen on an AMD EPYC (AVX-512), under 1e-9 on an Intel Xeon.
+    # 1e-7 bounds it with margin; a wrong class assignment moves a class FID by > 1e-2.
+    assert result[keys.KEY_INTRA_FID] == pytest.approx(sum(manual) / 10, rel=1e-7)
     assert [result[f"{keys.KEY_INTRA_FID_CLASS}{c}"] for c in range(10)] == pytest.approx(
-        manual, rel=1e-9
+        manual, rel=1e-7
     )
 
 

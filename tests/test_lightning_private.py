@@ -65,16 +65,18 @@ def _lightning_private_names() -> set[str]:
     from lightning.pytorch.callbacks import Callback, ModelCheckpoint, TQDMProgressBar
     from lightning.pytorch.cli import LightningCLI
     from lightning.pytorch.loggers import TensorBoardLogger
+    from lightning.pytorch.strategies import DDPStrategy
 
     names = set()
     for cls in (L.Trainer, L.LightningModule, L.LightningDataModule, Callback, ModelCheckpoint,
-                TQDMProgressBar, LightningCLI, TensorBoardLogger):  # fmt: skip
+                TQDMProgressBar, LightningCLI, TensorBoardLogger, DDPStrategy):  # fmt: skip
         names |= {n for n in dir(cls) if n.startswith("_") and not n.startswith("__")}
     with tempfile.TemporaryDirectory() as tmp:
         for cls in (L.Trainer, TensorBoardLogger, L.LightningModule):
             names |= {n for n in vars(_instance(cls, Path(tmp))) if n.startswith("_")}
         names |= {n for n in vars(ModelCheckpoint()) if n.startswith("_")}
         names |= {n for n in vars(TQDMProgressBar()) if n.startswith("_")}
+        names |= {n for n in vars(DDPStrategy()) if n.startswith("_")}
     return names
 
 

@@ -181,22 +181,41 @@ def _run_cli(args, cwd, timeout=300):
 
 
 def test_ddp_two_processes_train_and_evaluate(tmp_path):
+    """One 2-process fit: it trains, evaluates, keeps the SN / SRN buffers identical on both
+    ranks without broadcasting them (BufferConsistency gathers them after every batch), and
+    makes only the collectives GANDDPStrategy promises between checkpoints."""
     cfg = tmp_path / "ddp.yaml"
     cfg.write_text(
         "trainer:\n  callbacks:\n    - class_path: helpers.BufferConsistency\n"
         "    - class_path: srngan.MetricsCallback\n"
         "      init_args: {every_n_g_steps: 0, extractor: domain, metrics: [is, fid],\n"
         "                  num_samples: 40, num_is_samples: 40, num_real: 48}\n"
+        "    - class_path: helpers.CountCollectives\n"
+        f"      init_args: {{out: {str(tmp_path)!r}, start: 2, stop: 4}}\n"
     )
     args = ["fit", *TINY, "--trainer.logger.init_args.save_dir", str(tmp_path), "--trainer.default_root_dir",
             str(tmp_path), "--config", str(cfg), "--trainer.strategy", "ddp", "--trainer.devices", "2",
-            "--trainer.accelerator", "cpu"]  # fmt: skip
+            "--trainer.accelerator", "cpu", "--model.max_g_steps", "4", "--checkpoint.every_n_g_steps", "0",
+            "--samples.every_n_g_steps", "0"]  # fmt: skip
     result = _run_cli(args, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     run = next(tmp_path.glob("*/version_*"))
-    assert _ckpt(run)["srngan"]["g_step"] == 3
+    assert _ckpt(run)["srngan"]["g_step"] == 4
     lines = (run / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 1 and "domain_fid" in json.loads(lines[0])
+    n_dis = 2  # tests/configs/tiny.yaml
+    for rank in (0, 1):
+        per_g_step = json.loads((tmp_path / f"collectives_rank{rank}.json").read_text())
+        # all-reduces: one gradient bucket per D step (the tiny D is one bucket) and one for the
+        # G step (a whole-module wrapper reduces G's and D's buckets at each of the n_dis + 1
+        # backwards), the preemption vote, the logging interval's one (tiny logs every G-step).
+        assert per_g_step.get("all_reduce") == n_dis + 1 + 1 + 1, per_g_step
+        # broadcasts: Lightning's SIGTERM flag before every batch (its training loop, under any
+        # DDP), and G's BatchNorm statistics at G's training forward (float32 and int64 buffers,
+        # one coalesced sync). None for D: its buffers are the power-iteration vectors.
+        assert per_g_step.get("broadcast") == n_dis + 2, per_g_step
+        assert per_g_step.get("all_gather", 0) > 0  # BufferConsistency's gathers: it ran
+        assert set(per_g_step) == {"all_reduce", "broadcast", "all_gather"}, per_g_step
 
 
 def _evaluate_in_process(rank, world, out_dir):

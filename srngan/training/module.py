@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import lightning as L
@@ -130,6 +131,8 @@ class GANModule(L.LightningModule):
         # warm-up's end, before a checkpoint and at the end (never a host read per step).
         self._guard = NonFiniteGuard()
         self.progress: dict[str, float] = {}  # the progress bar's values, per logging interval
+        # G and D wrapped for DDP (distribute); a dict, so they are not submodules.
+        self._trained: dict[str, nn.Module] = {}
 
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path, *args, **kwargs):
@@ -158,6 +161,16 @@ class GANModule(L.LightningModule):
         net = self.sampling_generator(use_ema)
         with eval_mode(net):
             return net(z, labels)
+
+    def distribute(self, wrap: Callable[[nn.Module], nn.Module] | None) -> dict[str, nn.Module]:
+        """Train through wrapped networks (:class:`~srngan.training.ddp.GANDDPStrategy` passes
+        a ``DistributedDataParallel`` maker): D's wrapper runs the D step's forward, G's the G
+        step's; every other forward (fakes for D, D's logits for G, penalties, terms) uses the
+        plain networks, so no wrapper sees a forward without its backward. ``None`` unwraps.
+        Returns the wrappers by name."""
+        names = ("generator", "discriminator")
+        self._trained = {n: wrap(getattr(self, n)) for n in names} if wrap is not None else {}
+        return dict(self._trained)
 
     # ----------------------------------------------------------------- training
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
@@ -205,7 +218,7 @@ class GANModule(L.LightningModule):
             images.append(rows[0])
             all_labels.append(rows[1])
         # One forward over every row: one power iteration per D step, as with one batch.
-        logits = self.discriminator(
+        logits = self._trained.get("discriminator", self.discriminator)(
             torch.cat(images), None if labels is None else torch.cat(all_labels)
         )
         parts = {
@@ -253,7 +266,7 @@ class GANModule(L.LightningModule):
         z = torch.randn(n, self.z_dim, device=self.device)
         for term in self.g_terms:
             z, labels = term.inputs(z, labels)
-        fake = self.generator(z, labels)
+        fake = self._trained.get("generator", self.generator)(z, labels)
         logits = self.discriminator(fake, labels)
         loss = self.loss_fn.g(logits)
         parts: dict[str, Tensor] = {}
