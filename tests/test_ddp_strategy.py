@@ -3,6 +3,8 @@ collectives and checks the buffers is tests/test_robustness.py::test_ddp_two_pro
 
 from __future__ import annotations
 
+import os
+
 import lightning as L
 import pytest
 import torch
@@ -84,13 +86,18 @@ def test_ddp_means_srngans_strategy(tmp_path):
     """`--trainer.strategy ddp` builds GANDDPStrategy (one process on CPU: world size 1)."""
     from conftest import TINY
 
+    environment = dict(os.environ)
     try:
         main(["fit", *TINY, "--trainer.strategy", "ddp", "--trainer.devices", "1",
               "--model.max_g_steps", "1", "--trainer.default_root_dir", str(tmp_path),
               "--trainer.logger.init_args.save_dir", str(tmp_path)])  # fmt: skip
     finally:
-        if dist.is_initialized():  # Lightning leaves its process group (of one) behind
+        # Lightning leaves its process group (of one) and its launcher's variables (LOCAL_RANK,
+        # MASTER_PORT...) behind: a later DDP subprocess would take itself for a child and wait.
+        if dist.is_initialized():
             dist.destroy_process_group()
+        os.environ.clear()
+        os.environ.update(environment)
     run = next(tmp_path.glob("*/version_*"))
     assert "class_path: srngan.training.ddp.GANDDPStrategy" in (run / "config.yaml").read_text()
     assert (run / "checkpoints" / "last.ckpt").exists()

@@ -183,7 +183,8 @@ def _run_cli(args, cwd, timeout=300):
 def test_ddp_two_processes_train_and_evaluate(tmp_path):
     """One 2-process fit: it trains, evaluates, keeps the SN / SRN buffers identical on both
     ranks without broadcasting them (BufferConsistency gathers them after every batch), and
-    makes only the collectives GANDDPStrategy promises between checkpoints."""
+    makes only the collectives GANDDPStrategy promises between checkpoints (G-steps 3-4: after
+    DDP's one-off bucket rebuild, before the final checkpoint's barrier)."""
     cfg = tmp_path / "ddp.yaml"
     cfg.write_text(
         "trainer:\n  callbacks:\n    - class_path: helpers.BufferConsistency\n"
@@ -195,12 +196,12 @@ def test_ddp_two_processes_train_and_evaluate(tmp_path):
     )
     args = ["fit", *TINY, "--trainer.logger.init_args.save_dir", str(tmp_path), "--trainer.default_root_dir",
             str(tmp_path), "--config", str(cfg), "--trainer.strategy", "ddp", "--trainer.devices", "2",
-            "--trainer.accelerator", "cpu", "--model.max_g_steps", "4", "--checkpoint.every_n_g_steps", "0",
+            "--trainer.accelerator", "cpu", "--model.max_g_steps", "5", "--checkpoint.every_n_g_steps", "0",
             "--samples.every_n_g_steps", "0"]  # fmt: skip
     result = _run_cli(args, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     run = next(tmp_path.glob("*/version_*"))
-    assert _ckpt(run)["srngan"]["g_step"] == 4
+    assert _ckpt(run)["srngan"]["g_step"] == 5
     lines = (run / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 1 and "domain_fid" in json.loads(lines[0])
     n_dis = 2  # tests/configs/tiny.yaml

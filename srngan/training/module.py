@@ -7,6 +7,7 @@ from typing import Literal
 
 import lightning as L
 import torch
+import torch.distributed as dist
 from torch import Tensor, nn
 from torch.optim.lr_scheduler import LambdaLR
 
@@ -298,9 +299,13 @@ class GANModule(L.LightningModule):
         """The means over processes of ``values`` as floats, after raising if any process
         saw a non-finite loss: one collective for all of them and the flag, one host read."""
         stacked = torch.stack([*(v.float() for v in values), self._guard.flagged(self.device)])
-        summed = self.trainer.strategy.reduce(stacked, reduce_op="sum").tolist()
+        world = self.trainer.world_size
+        if world > 1 and dist.is_available() and dist.is_initialized():
+            # Directly: Lightning's strategy.reduce puts a barrier (a second collective) first.
+            dist.all_reduce(stacked)
+        summed = stacked.tolist()
         self.raise_if_non_finite(elsewhere=summed[-1] > 0)
-        return [v / self.trainer.world_size for v in summed[:-1]]
+        return [v / world for v in summed[:-1]]
 
     def _log_cycle(self, g_parts: dict[str, Tensor]) -> None:
         sums, self._d_sums = self._d_sums, {}
