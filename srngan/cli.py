@@ -156,6 +156,8 @@ class SRNGANCLI(LightningCLI):
 
     def _instantiate_trainer(self, config: dict, callbacks: list):
         config = {**config, "plugins": with_atomic_checkpoints(config.get("plugins"))}
+        if config.get("enable_progress_bar") is False:  # Lightning refuses a bar it was told off
+            callbacks = [c for c in callbacks if not isinstance(c, DEFAULT_CALLBACKS["progress"])]
         return super()._instantiate_trainer(config, callbacks)
 
     def _parse_ckpt_path(self) -> None:

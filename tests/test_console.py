@@ -42,3 +42,13 @@ def test_fit_shows_the_warm_up_then_the_g_steps_and_no_tips(tmp_path, tiny_fit, 
     assert bars.index("D warm-up: 100%") < bars.index("G-steps:   0%") and "| 3/3 [" in bars
     assert "Training:" not in bars  # no Lightning bar of unknown length first
     assert "💡" not in captured.err + captured.out and "LeafSpec" not in captured.err
+
+
+def test_progress_bar_can_be_turned_off(tmp_path, tiny_fit, capsys):
+    # srngan's G-step bar is a default callback; Lightning refuses one with the bar turned off.
+    run = tiny_fit(
+        tmp_path, "--trainer.enable_progress_bar", "false", "--model.d_warmup_steps", "2"
+    )
+    bars = capsys.readouterr().out
+    assert "G-steps:" not in bars and "D warm-up:" not in bars
+    assert (run / "checkpoints" / "last.ckpt").exists()
