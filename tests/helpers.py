@@ -130,3 +130,30 @@ class CountCollectives(GStepCallback):
             }
             path = Path(self.out, f"collectives_rank{trainer.global_rank}.json")
             path.write_text(json.dumps(per_g_step))
+
+
+class SendSignalAtTrainEnd(Callback):
+    """Sends ``signal`` to this process when training ends: listed before a MetricsCallback, it
+    lands just before the end-of-run evaluation starts."""
+
+    def __init__(self, signal: str = "SIGUSR1") -> None:
+        self.signal = signal
+
+    def on_train_end(self, trainer, module) -> None:
+        import os
+        import signal
+
+        os.kill(os.getpid(), signal.Signals[self.signal])
+
+
+class CountStopPoints(Callback):
+    """A ``stop_point`` hook that only counts its calls (into ``<out>``), as each happens."""
+
+    def __init__(self, out: str) -> None:
+        self.out, self.calls = out, 0
+
+    def stop_point(self, trainer, module) -> None:
+        from pathlib import Path
+
+        self.calls += 1
+        Path(self.out).write_text(str(self.calls))

@@ -190,3 +190,48 @@ def test_signal_during_the_d_warm_up_stops_at_that_d_step_and_resumes_exactly(tm
     assert _ckpt(run)["srngan"]["g_step"] == 3
     full = tiny_fit(tmp_path / "full", *common)
     _assert_same_state(_ckpt(full), _ckpt(run))
+
+
+def test_signal_during_the_final_evaluation_stops_at_the_next_critic_step(tmp_path, tiny_fit,
+                                                                          capsys):  # fmt: skip
+    """End-of-run ND is minutes of critic steps: each is a stop point. The resumed run trains
+    nothing more and runs the final evaluation again."""
+    count = tmp_path / "stop_points.txt"
+    metrics = ("srngan.MetricsCallback", "{every_n_g_steps: 0, extractor: domain, metrics: [fid], "
+               "final_metrics: [nd], nd_iterations: 100000, nd_eval_samples: 16, "
+               "num_samples: 40, num_real: 48}")  # fmt: skip
+    cfg = _callbacks_config(tmp_path / "usr1.yaml", ("helpers.SendSignalAtTrainEnd", ""), metrics,
+                            ("helpers.CountStopPoints", f"{{out: {str(count)!r}}}"))  # fmt: skip
+    with pytest.raises(SystemExit) as stop:
+        tiny_fit(tmp_path, "--config", cfg)
+    assert stop.value.code == EXIT_PREEMPTED
+    assert "srngan: SIGUSR1: stopped after G-step 3, checkpoint" in capsys.readouterr().err
+    assert count.read_text() == "1"  # the first critic step of 100 000
+    run = next(tmp_path.glob("*/version_*"))
+    assert _ckpt(run)["srngan"]["g_step"] == 3
+    assert not (run / "metrics.jsonl").exists()  # the evaluation was abandoned, not recorded
+    # Resumed (as a requeued job would be): no G-step more, the final evaluation completes.
+    short = _callbacks_config(tmp_path / "short.yaml",
+                              ("srngan.MetricsCallback", metrics[1].replace("100000", "2")))  # fmt: skip
+    from srngan.cli import main
+
+    main(["fit", *TINY, "--config", short, "--ckpt_path", "last",
+          "--trainer.logger.init_args.save_dir", str(tmp_path),
+          "--trainer.default_root_dir", str(tmp_path)])  # fmt: skip
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 1 and '"neural_divergence"' in lines[0] and '"g_step": 3' in lines[0]
+    assert _ckpt(run)["srngan"]["g_step"] == 3
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
+        "gstep=0000002.ckpt", "gstep=0000003.ckpt", "last.ckpt",
+    ]  # fmt: skip
+
+
+def test_a_finished_run_resumed_takes_no_more_steps(tmp_path, tiny_fit):
+    run = tiny_fit(tmp_path)
+    before = _ckpt(run)
+    tiny_fit(tmp_path, "--ckpt_path", "last")
+    after = _ckpt(run)
+    assert after["srngan"] == before["srngan"] and after["global_step"] == before["global_step"]
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
+        "gstep=0000002.ckpt", "last.ckpt",
+    ]  # fmt: skip

@@ -21,7 +21,7 @@ process up to float64 summation order.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -223,6 +223,7 @@ class Evaluator:
         *,
         heldout=None,
         discriminator: nn.Module | None = None,
+        stop_point: Callable[[], None] | None = None,
     ) -> tuple[dict[str, float], dict[str, Tensor]]:
         """``(scalar results, eLhist arrays)`` of ``fake`` against ``real``.
 
@@ -235,6 +236,9 @@ class Evaluator:
             metrics: overrides the settings' metric list.
             heldout: real images of Neural Divergence's critic (default: the first dataset).
             discriminator: eLhist's network (``elhist`` is skipped without one).
+            stop_point: called after each Neural Divergence critic step and eLhist chunk (the
+                long, equally long on every process, parts); it may raise to abandon the
+                evaluation (``srngan fit`` stops there on a preemption signal).
         """
         s, wanted = self.settings, self._wanted(metrics)
         self.check(fake, real, wanted, heldout=heldout, discriminator=discriminator)
@@ -247,9 +251,11 @@ class Evaluator:
         datasets = [r.dataset for r in refs.values() if isinstance(r, DatasetImages)]
         if "nd" in wanted:
             data = heldout if heldout is not None else datasets[0]
-            results[keys.KEY_ND] = neural_divergence_of(s, fake, data, data[0][0].shape[-1])
+            results[keys.KEY_ND] = neural_divergence_of(
+                s, fake, data, data[0][0].shape[-1], stop_point
+            )
         if "elhist" in wanted and discriminator is not None:
-            arrays = elhist_of(s, fake, datasets[0], discriminator)
+            arrays = elhist_of(s, fake, datasets[0], discriminator, stop_point)
             results.update({f"elhist_{k}_p95": percentile_95(v) for k, v in arrays.items()})
         return results, arrays
 

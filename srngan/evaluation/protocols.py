@@ -79,23 +79,34 @@ def fake_sampler(fake: GeneratorImages, seed: int) -> Callable[..., Tensor]:
 
 
 def neural_divergence_of(
-    settings: EvalSettings, fake: GeneratorImages, heldout: Dataset, resolution: int
+    settings: EvalSettings,
+    fake: GeneratorImages,
+    heldout: Dataset,
+    resolution: int,
+    stop_point: Callable[[], None] | None = None,
 ) -> float:
-    """Neural Divergence of ``fake`` against the ``heldout`` real images (paper: the test set)."""
+    """Neural Divergence of ``fake`` against the ``heldout`` real images (paper: the test set);
+    ``stop_point`` is called after each critic step."""
     s = settings
     real = real_sampler(heldout, s.seed + 1)
     sample = fake_sampler(fake, s.seed + 2)
+    progress = None if stop_point is None else (lambda _: stop_point())
     return neural_divergence(
         lambda n: sample(n), real, resolution, s.nd_iterations, 128, s.nd_eval_samples,
-        fake.device, s.seed,
+        fake.device, s.seed, progress,
     )  # fmt: skip
 
 
 def elhist_of(
-    settings: EvalSettings, fake: GeneratorImages, data: Dataset, discriminator: nn.Module
+    settings: EvalSettings,
+    fake: GeneratorImages,
+    data: Dataset,
+    discriminator: nn.Module,
+    stop_point: Callable[[], None] | None = None,
 ) -> dict[str, Tensor]:
     """eLhist values of ``discriminator`` on ``elhist_pairs`` pairs per kind (real pairs from
-    ``data``; a conditional generator gets one random class per pair, for both members)."""
+    ``data``; a conditional generator gets one random class per pair, for both members);
+    ``stop_point`` is called after each chunk of pairs."""
     s, device = settings, fake.device
     real = real_sampler(data, s.seed + 3)
     sample = fake_sampler(fake, s.seed + 4)
@@ -117,6 +128,8 @@ def elhist_of(
             )
             for k, v in part.items():
                 out.setdefault(k, []).append(v.cpu())
+            if stop_point is not None:
+                stop_point()
     finally:
         discriminator.train(was_training)
     return {k: torch.cat(v) for k, v in out.items()}

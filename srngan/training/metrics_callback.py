@@ -200,7 +200,7 @@ class MetricsCallback(GStepCallback):
         with torch.random.fork_rng(devices=devices):
             results, arrays = evaluator.evaluate(
                 self._fake(module), self._real, wanted, heldout=self._heldout,
-                discriminator=module.discriminator,
+                discriminator=module.discriminator, stop_point=_stop_points(trainer, module),
             )  # fmt: skip
         record = {"g_step": module.g_step, **results}
         self.history.append(record)
@@ -226,3 +226,16 @@ class MetricsCallback(GStepCallback):
             if callback is not self and callable(hook):
                 hook(trainer, module, record)
         return results
+
+
+def _stop_points(trainer: L.Trainer, module: L.LightningModule):
+    """The callbacks' ``stop_point`` hooks (the preemption handler's) as one call, or ``None``."""
+    hooks = [c.stop_point for c in trainer.callbacks if callable(getattr(c, "stop_point", None))]
+    if not hooks:
+        return None
+
+    def stop_point() -> None:
+        for hook in hooks:
+            hook(trainer, module)
+
+    return stop_point

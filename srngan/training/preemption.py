@@ -109,6 +109,14 @@ class PreemptionHandler(GStepCallback):
         if self.signals and self._agreed(trainer, blocking=False):
             self._stop(trainer, module)
 
+    def stop_point(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        """A stop point in long work outside the G-step loop (the end-of-run evaluation calls it
+        per Neural Divergence critic step and eLhist chunk): after a signal, checkpoint the
+        current state and raise :class:`Preempted`. Every rank must call it equally often:
+        under DDP each call is a blocking vote (a collective), in one process a flag read."""
+        if self.signals and self._previous and self._agreed(trainer, blocking=True):
+            self._stop(trainer, module)
+
     def _agreed(self, trainer: L.Trainer, blocking: bool) -> bool:
         """Whether to stop now: this process's flag, or under DDP any rank's (all agree)."""
         local = self.received is not None
@@ -149,7 +157,9 @@ class PreemptionHandler(GStepCallback):
                 pass
         self._previous = {}
 
-    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        # At teardown, not train end: the end-of-run evaluation (other callbacks' on_train_end)
+        # is still a stop point.
         self._restore()
 
     def on_exception(
