@@ -74,6 +74,7 @@ def test_unknown_variant_is_one_line_naming_the_allowed_ones(capsys):
     assert err.endswith("unknown variant(s) srn99; allowed: srn10, srn30, srn50, srn70, sn")
 
 
+@pytest.mark.slow  # two fits, a rerun and the analysis in fresh processes (39 s on 2 cores)
 def test_tiny_experiment_runs_skips_finished_runs_and_is_analyzed(tmp_path):
     cmd = [sys.executable, str(EXPERIMENTS / "run.py"), "rank_ratio", "--variants", "srn10",
            "sn", "--seeds", "0", "--threads", "1", "--runs-dir", str(tmp_path / "runs"),

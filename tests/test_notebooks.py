@@ -117,11 +117,7 @@ def test_02_train_sample_evaluate(notebook_env):
     assert list(notebook_env.glob("02_train_sample_evaluate/version_0/events.out.tfevents.*"))
 
 
-def test_03_lipschitz_and_stable_rank(notebook_env, monkeypatch):
-    """Without experiment runs it trains tiny ones; pointed at those run folders (one given a
-    stored eLhist, as MetricsCallback writes) it loads them instead."""
-    import numpy as np
-
+def _run_03_tiny(notebook_env):
     text = stream_text(execute(NAMES[2]))
     assert "tiny runs trained here" in text
     runs = sorted(notebook_env.glob("03_lipschitz_and_stable_rank/*/version_0"))
@@ -129,6 +125,19 @@ def test_03_lipschitz_and_stable_rank(notebook_env, monkeypatch):
     for run in runs:
         assert (run / "config.yaml").is_file() and (run / "checkpoints" / "last.ckpt").is_file()
 
+
+def test_03_lipschitz_and_stable_rank(notebook_env):
+    """Without experiment runs it trains tiny ones and analyses them."""
+    _run_03_tiny(notebook_env)
+
+
+@pytest.mark.slow
+def test_03_loads_experiment_runs(notebook_env, monkeypatch):
+    """Pointed at run folders (one given a stored eLhist, as MetricsCallback writes) it loads
+    them instead of training (a second execution of the notebook: slow)."""
+    import numpy as np
+
+    _run_03_tiny(notebook_env)
     # The same run folders as "experiment runs"; one with eLhist values stored by MetricsCallback.
     experiments = notebook_env / "03_lipschitz_and_stable_rank"
     values = np.random.default_rng(0).uniform(0, 1, 50)
