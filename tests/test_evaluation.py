@@ -400,6 +400,7 @@ def test_plotting_leaves_the_matplotlib_backend_alone(tmp_path):
         matplotlib.use(before)
 
 
+@pytest.mark.slow  # trains the real judge (41 s); default tests use a stand-in (conftest)
 def test_domain_classifier_is_accurate_and_deterministic():
     from srngan.metrics.domain import load_domain_classifier, train_domain_classifier
 
