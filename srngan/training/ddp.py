@@ -4,9 +4,11 @@ the other network's gradients and no unused-parameter search is needed."""
 from __future__ import annotations
 
 import inspect
+from contextlib import nullcontext
 from typing import Any
 
 import lightning as L
+import torch
 import torch.distributed as dist
 from lightning.pytorch.strategies import DDPStrategy
 from torch import nn
@@ -70,8 +72,11 @@ class GANDDPStrategy(DDPStrategy):
         if not callable(getattr(module, "distribute", None)):
             super().configure_ddp()
             return
-        _broadcast_state(module)
-        self._wrappers = module.distribute(self.wrap)
+        # As Lightning wraps its DDP: on a GPU, the construction's broadcasts on a side stream.
+        gpu = self.determine_ddp_device_ids() is not None
+        with torch.cuda.stream(torch.cuda.Stream()) if gpu else nullcontext():
+            _broadcast_state(module)
+            self._wrappers = module.distribute(self.wrap)
 
     def wrap(self, network: nn.Module) -> DistributedDataParallel:
         """``network`` in a ``DistributedDataParallel`` with this strategy's DDP arguments."""
