@@ -62,8 +62,9 @@ class GANDDPStrategy(DDPStrategy):
                 "GANDDPStrategy wraps G and D separately and takes no ddp_comm_hook; use "
                 "lightning's DDPStrategy (strategy: ddp_find_unused_parameters_true) for one"
             )
-        # The DDP wrapper's own arguments stay here, for each network's wrapper.
-        self.network_ddp_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in _DDP_ARGS}
+        # The DDP wrapper's own arguments, for each network's wrapper (Lightning keeps them too,
+        # for a module wrapped whole).
+        self.network_ddp_kwargs = {k: v for k, v in kwargs.items() if k in _DDP_ARGS}
         super().__init__(**kwargs)
         self._wrappers: dict[str, DistributedDataParallel] = {}
 
