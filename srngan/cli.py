@@ -71,10 +71,10 @@ _TOOLS = ("sample", "evaluate", "stats", "export", "measures", "compare")
 # What the data module tells the networks, when their config leaves these arguments unset.
 _FROM_DATA = ("resolution", "num_classes")
 
-# The classes of a config's model: and data: sections that name no class_path.
 # What `--trainer.strategy ddp` runs (srngan.training.ddp).
 DDP_STRATEGY = "srngan.training.ddp.GANDDPStrategy"
 
+# The classes of a config's model: and data: sections that name no class_path.
 _DEFAULT_CLASSES = {
     "model": {"class_path": "srngan.GANModule"},
     "data": {"class_path": "srngan.GANDataModule"},

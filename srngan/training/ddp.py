@@ -7,7 +7,6 @@ import inspect
 from contextlib import nullcontext
 from typing import Any
 
-import lightning as L
 import torch
 import torch.distributed as dist
 from lightning.pytorch.strategies import DDPStrategy
@@ -27,8 +26,7 @@ class GANDDPStrategy(DDPStrategy):
     Lightning's DDP wraps the whole LightningModule: with G and D inside one wrapper, every D
     step leaves G without gradients and every G step leaves D without them, so the wrapper needs
     ``find_unused_parameters=True`` (a graph search per backward) and all-reduces both networks'
-    gradient buckets at each backward; it also broadcasts every buffer from rank 0 before every
-    forward. Here each network is a ``DistributedDataParallel`` of its own, used only for the
+    gradient buckets at each backward. Here each network is a ``DistributedDataParallel`` of its own, used only for the
     forward whose backward trains it (D's in the D step, G's in the G step):
 
     - per D step one all-reduce of D's gradient buckets; per G step one of G's;
@@ -66,7 +64,6 @@ class GANDDPStrategy(DDPStrategy):
         # for a module wrapped whole).
         self.network_ddp_kwargs = {k: v for k, v in kwargs.items() if k in _DDP_ARGS}
         super().__init__(**kwargs)
-        self._wrappers: dict[str, DistributedDataParallel] = {}
 
     def configure_ddp(self) -> None:
         module = self.model
@@ -77,7 +74,7 @@ class GANDDPStrategy(DDPStrategy):
         gpu = self.determine_ddp_device_ids() is not None
         with torch.cuda.stream(torch.cuda.Stream()) if gpu else nullcontext():
             _broadcast_state(module)
-            self._wrappers = module.distribute(self.wrap)
+            module.distribute(self.wrap)
 
     def wrap(self, network: nn.Module) -> DistributedDataParallel:
         """``network`` in a ``DistributedDataParallel`` with this strategy's DDP arguments."""
@@ -97,9 +94,8 @@ class GANDDPStrategy(DDPStrategy):
 
     def teardown(self) -> None:
         module = self.lightning_module
-        if self._wrappers and isinstance(module, L.LightningModule):
+        if callable(getattr(module, "distribute", None)):
             module.distribute(None)
-            self._wrappers = {}
         super().teardown()
 
 
