@@ -65,6 +65,17 @@ def train_domain_classifier(
     return net.eval().requires_grad_(False)
 
 
+def domain_classifier_key(
+    num_classes: int = 10, size: int = 32, num_images: int = 10000, seed: int = 0
+) -> str:
+    """The cache key of :func:`load_domain_classifier`'s classifier for these settings (the
+    entry ``domain-classifier-<key>`` of :mod:`srngan.metrics.cache`)."""
+    return cache_key(
+        kind="domain", version=DOMAIN_VERSION, classes=num_classes, size=size, n=num_images,
+        seed=seed,
+    )  # fmt: skip
+
+
 def load_domain_classifier(
     num_classes: int = 10, size: int = 32, num_images: int = 10000, seed: int = 0
 ) -> DomainClassifier:
@@ -75,15 +86,9 @@ def load_domain_classifier(
         data = ShapesDataset(num_images, num_classes, size, seed)
         return train_domain_classifier(data.images, data.labels, num_classes).state_dict()
 
-    key = cache_key(
-        kind="domain",
-        version=DOMAIN_VERSION,
-        classes=num_classes,
-        size=size,
-        n=num_images,
-        seed=seed,
+    state, _ = cached(
+        "domain-classifier", domain_classifier_key(num_classes, size, num_images, seed), train
     )
-    state, _ = cached("domain-classifier", key, train)
     net = DomainClassifier(num_classes)
     net.load_state_dict(state)
     return net.eval().requires_grad_(False)
