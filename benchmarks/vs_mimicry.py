@@ -18,13 +18,26 @@ SN-GAN (and SRN-70) ResNets, n_dis 5, D batch 64, G batch 128 (issue 23, item 4)
   callback (CPU: ``channels_last``; CUDA: ``channels_last``, ``compile``, TF32 and cudnn
   benchmark; float32 either way).
 
-Every variant runs in its own process (so peak memory is its own) and they take G-steps in
-turn: the parent tells one worker to take one G-step, waits for its time, then the next, so
-machine load is spread over the variants alike. Peak memory: the process's max RSS on CPU
-(also shown above what the process held after its imports: torch-mimicry imports TensorFlow),
-``torch.cuda.max_memory_allocated`` on CUDA.
+Every variant runs in its own process and they take G-steps in turn: the parent tells one
+worker to take one G-step, waits for its time, then the next, so machine load is spread over the
+variants alike. With ``--replicas R`` each variant runs in R processes: a process's speed can sit
+a few percent off another's for the same code (where its memory landed), which no number of
+G-steps inside one process averages out; the table gives each variant's median over all its
+G-steps and the range of its processes' medians.
+
+Memory, on a CPU, comes from a pass of its own before the timing (one G-step per variant after
+one warm-up, a fresh process each): with glibc told to serve every allocation over 64 KiB by
+``mmap`` and to return freed memory at once (``MALLOC_MMAP_THRESHOLD_``,
+``MALLOC_TRIM_THRESHOLD_``), the resident set follows the live tensors; the peak (``VmHWM``) is
+reset once the imports are done, so the peak RSS above the RSS after the imports is the
+training's own memory (data, nets, optimizers, the steps), the same in every run (without
+these, the freed-but-kept heap and the imports' transient peak moved that figure by 140 MB
+between runs of the same code). That pass is slower, so it is not timed. The whole process's
+peak is shown too: it includes the imports (Lightning's, for srngan). On CUDA:
+``torch.cuda.max_memory_allocated`` in the timed pass.
 
     python benchmarks/vs_mimicry.py --steps 3 --warmup 1          # CPU, paper widths (slow)
+    python benchmarks/vs_mimicry.py --channels 32 --steps 10 --warmup 2 --replicas 3
     python benchmarks/vs_mimicry.py --device cuda --steps 30
 """
 
@@ -33,7 +46,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -47,8 +59,19 @@ MAX_G_STEPS = 50000  # the LR-decay horizon of the paper configs
 TAG = "@@vs_mimicry "
 
 
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _proc_status_mb(key: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError(f"/proc/self/status has no {key}")
+
+
+def _mark_base_mb() -> float:
+    """The resident set now, after the imports; the peak (VmHWM) restarts from it, so the
+    imports' own transient peak is not taken for the training's."""
+    base = _proc_status_mb("VmRSS")
+    Path("/proc/self/clear_refs").write_text("5")  # Linux >= 4.0: reset the peak RSS
+    return base
 
 
 def fast_available() -> bool:
@@ -74,7 +97,7 @@ class _Gate:
             import torch
 
             peak = (torch.cuda.max_memory_allocated(self.device) / 2**20
-                    if self.device.type == "cuda" else _rss_mb())  # fmt: skip
+                    if self.device.type == "cuda" else _proc_status_mb("VmHWM"))  # fmt: skip
             self.out.write(TAG + json.dumps({"peak_mb": peak, "base_mb": self.base_mb}) + "\n")
             self.out.flush()
             os._exit(0)
@@ -102,7 +125,7 @@ def run_srngan(reg: str, fast: bool, gate: _Gate, tmp: str, channels: int | None
     from srngan.training.gstep import GStepCallback
     from srngan.training.module import GANModule
 
-    gate.base_mb = _rss_mb()  # after the imports, before the nets (as for mimicry)
+    gate.base_mb = _mark_base_mb()  # after the imports, before the nets (as for mimicry)
 
     class Gate(GStepCallback):
         def on_train_start(self, trainer, module):
@@ -276,7 +299,7 @@ def run_mimicry(gate: _Gate, tmp: str, channels: int | None) -> None:
     from srngan.data.procedural import ShapesDataset
 
     device = gate.device
-    gate.base_mb = _rss_mb()  # after the imports, before the nets
+    gate.base_mb = _mark_base_mb()  # after the imports, before the nets
     torch.manual_seed(0)
     widths = {} if channels is None else {"ngf": 2 * channels, "ndf": channels}
     netG, netD = (net.to(device) for net in _mimicry_nets(**widths))
@@ -366,13 +389,17 @@ def worker(args) -> None:
             run_srngan(reg, bool(mode), gate, tmp, args.channels)
 
 
+# glibc: allocations over 64 KiB by mmap, freed memory returned at once (the memory pass)
+_RSS_FOLLOWS_TENSORS = {"MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "0"}
+
+
 class _Worker:
-    def __init__(self, name: str, args, log_dir: str) -> None:
+    def __init__(self, name: str, args, log_dir: str, tag: str = "", env: dict | None = None):
         self.name = name
         env = {**os.environ, "OMP_NUM_THREADS": str(args.threads),
                "MKL_NUM_THREADS": str(args.threads), "TF_CPP_MIN_LOG_LEVEL": "3",
-               "PYTHONWARNINGS": "ignore"}  # fmt: skip
-        self.log_path = Path(log_dir) / f"{name}.log"
+               "PYTHONWARNINGS": "ignore", **(env or {})}  # fmt: skip
+        self.log_path = Path(log_dir) / f"{name}{tag}.log"
         self.proc = subprocess.Popen(
             [sys.executable, __file__, "--worker", name, "--device", args.device,
              "--threads", str(args.threads)]
@@ -392,11 +419,42 @@ class _Worker:
                 return json.loads(out[len(TAG) :])
 
 
+def _take_turns(
+    names: list[str],
+    args,
+    log_dir: str,
+    replicas: int,
+    warmup: int,
+    steps: int,
+    env: dict | None = None,
+) -> tuple[dict, dict, dict]:
+    """Run ``replicas`` processes per variant, G-steps in turn; per process: wall and CPU times of
+    the measured G-steps, and its memory report."""
+    workers = [_Worker(n, args, log_dir, f"#{r}", env) for r in range(replicas) for n in names]
+    wall: dict = {n: [] for n in names}
+    proc: dict = {n: [] for n in names}
+    for w in workers:
+        wall[w.name].append([])
+        proc[w.name].append([])
+    for i in range(warmup + steps):
+        for k, w in enumerate(workers):
+            reply = w.ask("go")
+            if i >= warmup:
+                wall[w.name][k // len(names)].append(reply["t"])
+                proc[w.name][k // len(names)].append(reply["cpu"])
+    memory: dict = {n: [] for n in names}
+    for w in workers:
+        memory[w.name].append(w.ask("stop"))
+        w.proc.wait()
+    return wall, proc, memory
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
-    parser.add_argument("--steps", type=int, default=3, help="measured G-steps per variant")
+    parser.add_argument("--steps", type=int, default=3, help="measured G-steps per process")
     parser.add_argument("--warmup", type=int, default=1, help="G-steps not measured")
+    parser.add_argument("--replicas", type=int, default=1, help="processes per variant")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
         "--channels",
@@ -405,10 +463,14 @@ def main() -> None:
         help="D width (G: twice it) for a quick check; default: the paper's",
     )
     parser.add_argument("--no-fast", action="store_true", help="leave out the -fast variants")
+    parser.add_argument("--no-memory", action="store_true", help="CPU: skip the memory pass")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return worker(args)
+    for flag in ("steps", "replicas", "threads"):
+        if getattr(args, flag) < 1:
+            parser.error(f"--{flag} must be >= 1, got {getattr(args, flag)}")
     import torch
 
     names = ["srngan-sn", "srngan-srn", "mimicry-sn"]
@@ -417,51 +479,72 @@ def main() -> None:
             names += ["srngan-sn-fast", "srngan-srn-fast"]
         else:
             print("srngan.training.fast: not available, no -fast rows")
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "?")  # fmt: skip
-    print(f"device {args.device}, {cpu}, {os.cpu_count()} CPUs, threads {args.threads}, torch "
-          f"{torch.__version__}, load before {' '.join(f'{x:.2f}' for x in os.getloadavg())}")  # fmt: skip
-    times: dict[str, list[float]] = {n: [] for n in names}
-    cpu: dict[str, list[float]] = {n: [] for n in names}
+    cpu_name = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text()
+                     .splitlines() if line.startswith("model name")), "?")  # fmt: skip
+    print(f"device {args.device}, {cpu_name}, {os.cpu_count()} CPUs, threads {args.threads}, "
+          f"torch {torch.__version__}, load before "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")  # fmt: skip
+    on_cpu = args.device == "cpu"
     with tempfile.TemporaryDirectory() as logs:
-        workers = [_Worker(n, args, logs) for n in names]
-        for i in range(args.warmup + args.steps):
-            for w in workers:
-                reply = w.ask("go")
-                if i >= args.warmup:
-                    times[w.name].append(reply["t"])
-                    cpu[w.name].append(reply["cpu"])
-        memory = {w.name: w.ask("stop") for w in workers}
-        for w in workers:
-            w.proc.wait()
+        if on_cpu and not args.no_memory:
+            _, _, held = _take_turns(names, args, logs, 1, 1, 1, _RSS_FOLLOWS_TENSORS)
+            memory = {n: held[n][0] for n in names}
+        wall, proc, reports = _take_turns(names, args, logs, args.replicas, args.warmup, args.steps)
+        if not on_cpu:
+            memory = {n: max(reports[n], key=lambda m: m["peak_mb"]) for n in names}
     print(f"load after {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {args.steps} G-steps "
-          f"per variant after {args.warmup} warm-up, taken in turn")  # fmt: skip
-    wall = {n: statistics.median(t) for n, t in times.items()}
-    proc = {n: statistics.median(t) for n, t in cpu.items()}
+          f"per process after {args.warmup} warm-up, {args.replicas} process(es) per variant, "
+          "taken in turn")  # fmt: skip
     # On a CUDA device the wall time is the measure; on a CPU the process CPU time (threads
     # summed) is steadier on a shared machine, and equals wall time on an idle one.
-    med = wall if args.device == "cuda" else proc
-    basis = "wall" if args.device == "cuda" else "CPU"
+    per_proc = wall if not on_cpu else proc
+    basis = "wall" if not on_cpu else "CPU"
+    med = {n: statistics.median(t for run in runs for t in run) for n, runs in per_proc.items()}
+    spread = {n: [statistics.median(run) for run in runs] for n, runs in per_proc.items()}
+    wall_med = {n: statistics.median(t for run in runs for t in run) for n, runs in wall.items()}
+    proc_med = {n: statistics.median(t for run in runs for t in run) for n, runs in proc.items()}
     ref = med["mimicry-sn"]
-    mem_unit = "max allocated MB" if args.device == "cuda" else "peak RSS MB"
-    head = (f"| variant | wall s / G-step | CPU s / G-step | {basis} / mimicry | SRN/SN ({basis}) | "
-            f"{mem_unit} |" + ("" if args.device == "cuda" else " MB above imports |"))  # fmt: skip
+    mem_cols = ("max allocated MB |" if not on_cpu else
+                "training MB (RSS above imports) | process peak RSS MB |") if (
+                not on_cpu or not args.no_memory) else ""  # fmt: skip
+    head = (f"| variant | wall s / G-step | CPU s / G-step | process medians ({basis}) | "
+            f"{basis} / mimicry | SRN/SN ({basis}) | {mem_cols}")  # fmt: skip
     print("\n" + head)
     print("|" + "---|" * (head.count("|") - 1))
     for n in names:
-        srn_sn = f"{med[n] / med[n.replace('-srn', '-sn')]:.3f}" if "-srn" in n else ""
-        row = (f"| {n} | {wall[n]:.3f} | {proc[n]:.3f} | {med[n] / ref:.3f} | {srn_sn} | "
-               f"{memory[n]['peak_mb']:.0f} |")  # fmt: skip
-        if args.device != "cuda":
-            row += f" {memory[n]['peak_mb'] - memory[n]['base_mb']:.0f} |"
+        sn = n.replace("-srn", "-sn")
+        srn_sn = ""
+        if "-srn" in n:
+            pairs = [a / b for a, b in zip(spread[n], spread[sn], strict=True)]
+            srn_sn = f"{med[n] / med[sn]:.3f}" + (
+                f" ({min(pairs):.3f}-{max(pairs):.3f})" if len(pairs) > 1 else ""
+            )
+        row = (
+            f"| {n} | {wall_med[n]:.3f} | {proc_med[n]:.3f} | "
+            f"{min(spread[n]):.3f}-{max(spread[n]):.3f} | {med[n] / ref:.3f} | {srn_sn} |"
+        )
+        if mem_cols and not on_cpu:
+            row += f" {memory[n]['peak_mb']:.0f} |"
+        elif mem_cols:
+            row += (
+                f" {memory[n]['peak_mb'] - memory[n]['base_mb']:.0f} | {memory[n]['peak_mb']:.0f} |"
+            )
         print(row)
     best = min(med[n] for n in names if n.startswith("srngan"))
     worst = max(med[n] / med[n.replace("-srn", "-sn")] for n in names if "-srn" in n)
-    print(f"\nmedians of {args.steps}; srngan best / mimicry ({basis}): {best / ref:.3f} (goal <= 0.9): "
-          f"{'met' if best / ref <= 0.9 else 'NOT met'}")  # fmt: skip
+    print(f"\nmedians over all G-steps of a variant; srngan best / mimicry ({basis}): "
+          f"{best / ref:.3f} (goal <= 0.9): {'met' if best / ref <= 0.9 else 'NOT met'}")  # fmt: skip
     print(
         f"SRN/SN worst ({basis}): {worst:.3f} (goal <= 1.05): {'met' if worst <= 1.05 else 'NOT met'}"
     )
+    if mem_cols:
+        key = (lambda m: m["peak_mb"]) if not on_cpu else (lambda m: m["peak_mb"] - m["base_mb"])
+        most = max(key(memory[n]) for n in names if n.startswith("srngan"))
+        what = "max allocated" if not on_cpu else "training memory (RSS above imports)"
+        print(
+            f"srngan's highest {what} / mimicry's: {most / key(memory['mimicry-sn']):.3f} "
+            f"(goal <= 1): {'met' if most <= key(memory['mimicry-sn']) else 'NOT met'}"
+        )
 
 
 if __name__ == "__main__":

@@ -191,6 +191,24 @@ def test_autocast_keeps_math_in_float32():
     assert w.dtype == torch.float32
 
 
+@pytest.mark.parametrize("make", [LAYERS[2], LAYERS[5]])
+def test_channels_last_weight_keeps_its_layout_and_value(make):
+    # A conv weight in channels_last comes out in channels_last (a contiguous one would make
+    # every convolution copy it back), with the value of the same layer in contiguous format.
+    torch.manual_seed(0)
+    layer = stable_rank_norm(make(), rank_ratio=0.3, n_power_iterations=50)
+    _ = layer.weight  # converge u, v
+    assert layer.parametrizations.weight[0].shrink_factor(_original(layer)) < 1.0  # SRN binds
+    layer.eval()
+    expected = layer.weight.detach()
+    layer.to(memory_format=torch.channels_last)
+    weight = layer.weight.detach()
+    assert _original(layer).is_contiguous(memory_format=torch.channels_last)
+    assert weight.is_contiguous(memory_format=torch.channels_last)
+    # float32, same u, v: only ||W||_F sums its squares in another order (memory order).
+    torch.testing.assert_close(weight, expected, rtol=1e-6, atol=1e-7)
+
+
 @pytest.mark.parametrize("bad", [0.0, -0.5, 1.5, math.nan, "0.7", True])
 def test_bad_rank_ratio_names_the_value(bad):
     with pytest.raises(ValueError, match="rank_ratio must be") as err:

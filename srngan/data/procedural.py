@@ -24,6 +24,7 @@ COLOURS = {
 }
 MAX_CLASSES = len(SHAPES) * len(COLOURS)
 _SUPERSAMPLE = 2  # 2x2 supersampling gives anti-aliased edges
+_RENDER_SLICE = 256  # images whose supersampled geometry is computed at once
 
 
 def class_names(num_classes: int) -> list[str]:
@@ -72,18 +73,22 @@ def render_shapes(
     hi = size * _SUPERSAMPLE
     coords = (torch.arange(hi, dtype=torch.float32) + 0.5) / hi
     gy, gx = torch.meshgrid(coords, coords, indexing="ij")
-    dx = (gx[None] - cx[:, None, None]) / radius[:, None, None]
-    dy = (gy[None] - cy[:, None, None]) / radius[:, None, None]
-    cos, sin = torch.cos(angle)[:, None, None], torch.sin(angle)[:, None, None]
-    lx, ly = cos * dx + sin * dy, -sin * dx + cos * dy
-    mask = F.avg_pool2d(_shape_masks(lx, ly, shape_idx), _SUPERSAMPLE)
-
     palette = torch.tensor(list(COLOURS.values()))[:n_col]
     colour = (palette[colour_idx] + colour_jitter).clamp(0, 1)[:, :, None, None]
     lo = coords[::_SUPERSAMPLE][None, None, :] - 0.5
     ramp = bg_grad[:, 0, None, None] * lo.transpose(1, 2) + bg_grad[:, 1, None, None] * lo
     background = (bg_base[:, :, None, None] + ramp[:, None]).clamp(0, 1)
-    image = mask * colour + (1 - mask) * background
+    image = torch.empty(n, 3, size, size)
+    # The supersampled geometry holds ~40 floats per output pixel: done a slice at a time, so
+    # its memory is bounded (every step is per image, so slicing does not change a value).
+    for a in range(0, n, _RENDER_SLICE):
+        b = min(n, a + _RENDER_SLICE)
+        r = radius[a:b, None, None]
+        dx, dy = (gx[None] - cx[a:b, None, None]) / r, (gy[None] - cy[a:b, None, None]) / r
+        cos, sin = torch.cos(angle[a:b])[:, None, None], torch.sin(angle[a:b])[:, None, None]
+        lx, ly = cos * dx + sin * dy, -sin * dx + cos * dy
+        mask = F.avg_pool2d(_shape_masks(lx, ly, shape_idx[a:b]), _SUPERSAMPLE)
+        image[a:b] = mask * colour[a:b] + (1 - mask) * background[a:b]
     return image * 2 - 1
 
 

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from srngan.nn._matrix import matrix_to_weight, weight_to_matrix
+from srngan.nn._matrix import weight_to_matrix
 
 
 def rank_target(rank_ratio: float, shape_2d: tuple[int, int]) -> float:
@@ -105,11 +105,15 @@ class _StableRankNorm(nn.Module):
             # clamp_min keeps rsqrt finite when W is (numerically) rank one; s is then clamped to 1.
             scale = (self.sqrt_r_minus_1 * residual_sq.clamp_min(self.eps).rsqrt()).clamp(max=1.0)
             # (s / sigma) W + (1 - s) u v^T as one scaled copy and one fused broadcast
-            # multiply-add: the u v^T matrix is never materialized.
+            # multiply-add: the u v^T matrix is never materialized. Done on W in its own shape,
+            # not on the flattened matrix, so the result keeps W's memory format: a channels_last
+            # convolution weight stays channels_last and the convolution makes no layout copy.
+            w = weight if self.dim == 0 else weight.movedim(self.dim, 0)
+            ones = (1,) * (w.ndim - 1)
             out = torch.addcmul(
-                weight_mat * (scale / sigma), ((1.0 - scale) * u).unsqueeze(1), v.unsqueeze(0)
+                w * (scale / sigma), ((1.0 - scale) * u).view(-1, *ones), v.view(1, *w.shape[1:])
             )
-            return matrix_to_weight(out, weight, self.dim)
+            return out if self.dim == 0 else out.movedim(0, self.dim)
 
     @torch.no_grad()
     def shrink_factor(self, weight: Tensor) -> float:
