@@ -464,10 +464,13 @@ def main() -> None:
     )
     parser.add_argument("--no-fast", action="store_true", help="leave out the -fast variants")
     parser.add_argument("--no-memory", action="store_true", help="CPU: skip the memory pass")
+    parser.add_argument("--memory-only", action="store_true", help="CPU: only the memory pass")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return worker(args)
+    if args.memory_only and (args.no_memory or args.device != "cpu"):
+        parser.error("--memory-only: the memory pass runs on a CPU without --no-memory")
     for flag in ("steps", "replicas", "threads"):
         if getattr(args, flag) < 1:
             parser.error(f"--{flag} must be >= 1, got {getattr(args, flag)}")
@@ -489,6 +492,13 @@ def main() -> None:
         if on_cpu and not args.no_memory:
             _, _, held = _take_turns(names, args, logs, 1, 1, 1, _RSS_FOLLOWS_TENSORS)
             memory = {n: held[n][0] for n in names}
+            if args.memory_only:
+                print("\n| variant | training MB (RSS above imports) | process peak RSS MB |")
+                print("|---|---|---|")
+                for n in names:
+                    m = memory[n]
+                    print(f"| {n} | {m['peak_mb'] - m['base_mb']:.0f} | {m['peak_mb']:.0f} |")
+                return
         wall, proc, reports = _take_turns(names, args, logs, args.replicas, args.warmup, args.steps)
         if not on_cpu:
             memory = {n: max(reports[n], key=lambda m: m["peak_mb"]) for n in names}
