@@ -19,6 +19,19 @@ def test_procedural_is_deterministic_labelled_and_in_range():
     assert torch.bincount(a.labels, minlength=10).tolist() == [10] * 10
 
 
+def test_procedural_rendering_in_slices_changes_no_value(monkeypatch):
+    # The geometry is rendered a slice of images at a time to bound its memory; every step is
+    # per image, so any slice size must give the very same images as one slice of all of them.
+    from srngan.data import procedural
+
+    labels = torch.arange(70) % 20
+    images = {}
+    for slice_size in (70, 16, 1):
+        monkeypatch.setattr(procedural, "_RENDER_SLICE", slice_size)
+        images[slice_size] = procedural.render_shapes(labels, torch.Generator().manual_seed(3), 20)
+    assert torch.equal(images[16], images[70]) and torch.equal(images[1], images[70])
+
+
 def test_procedural_classes_differ_in_colour():
     ds = ShapesDataset(400, 10, seed=0)
     imgs = ds.images.float()
