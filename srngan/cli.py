@@ -229,7 +229,27 @@ def fill_from_data(model: Namespace, datamodule: L.LightningDataModule) -> None:
                 target.init_args[key] = value
 
 
+def _strategy_alias(args: list[str]) -> list[str]:
+    """``--trainer.strategy ddp`` on the command line as srngan's class path, so that
+    ``--trainer.strategy.init_args.*`` (or ``--trainer.strategy.*``) after it can set its
+    arguments (jsonargparse takes none on a plain string); a config's ``strategy: ddp`` is
+    mapped in :meth:`SRNGANCLI.before_instantiate_classes`."""
+    out = list(args)
+    if not any(arg.startswith("--trainer.strategy.") for arg in out):
+        return out  # the string alone: mapped with a config's
+    for i, arg in enumerate(out):
+        if arg == "--trainer.strategy=ddp":
+            out[i] = f"--trainer.strategy={DDP_STRATEGY}"
+        elif arg == "--trainer.strategy" and i + 1 < len(out) and out[i + 1] == "ddp":
+            out[i + 1] = DDP_STRATEGY
+    return out
+
+
 def _build_cli(args: Sequence[str] | None, run: bool) -> SRNGANCLI:
+    if args is None:
+        sys.argv[1:] = _strategy_alias(sys.argv[1:])
+    else:
+        args = _strategy_alias(list(args))
     return SRNGANCLI(
         L.LightningModule,
         L.LightningDataModule,

@@ -101,3 +101,17 @@ def test_ddp_means_srngans_strategy(tmp_path):
     run = next(tmp_path.glob("*/version_*"))
     assert "class_path: srngan.training.ddp.GANDDPStrategy" in (run / "config.yaml").read_text()
     assert (run / "checkpoints" / "last.ckpt").exists()
+
+
+@pytest.mark.parametrize("form", [["--trainer.strategy", "ddp"], ["--trainer.strategy=ddp"]])
+def test_ddp_on_the_command_line_takes_strategy_arguments(form):
+    """`--trainer.strategy ddp` followed by its arguments: the string alone takes none, so the
+    CLI reads it as GANDDPStrategy's class path."""
+    from conftest import TINY
+
+    from srngan.cli import _build_cli
+
+    args = [*TINY, *form, "--trainer.strategy.init_args.find_unused_parameters", "true"]
+    strategy = _build_cli(args, run=False).trainer.strategy
+    assert isinstance(strategy, GANDDPStrategy)
+    assert strategy.network_ddp_kwargs["find_unused_parameters"] is True
