@@ -1,5 +1,6 @@
 """Preemption: a signal finishes the G-step, checkpoints it, exits with status 3; resume is exact."""
 
+import json
 import os
 import signal
 import subprocess
@@ -224,6 +225,21 @@ def test_signal_during_the_final_evaluation_stops_at_the_next_critic_step(tmp_pa
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
         "gstep=0000002.ckpt", "gstep=0000003.ckpt", "last.ckpt",
     ]  # fmt: skip
+    # Resumed once more, now finished and evaluated: last.ckpt records the evaluation, so
+    # nothing runs again; a metric added to final_metrics since then is all that runs.
+    capsys.readouterr()
+    resume = ["fit", *TINY, "--ckpt_path", "last", "--trainer.logger.init_args.save_dir",
+              str(tmp_path), "--trainer.default_root_dir", str(tmp_path)]  # fmt: skip
+    main([*resume, "--config", short])
+    assert (run / "metrics.jsonl").read_text().splitlines() == lines
+    assert "final evaluation at G-step 3 is recorded already" in capsys.readouterr().err
+    more = _callbacks_config(tmp_path / "more.yaml", ("srngan.MetricsCallback", metrics[1]
+                             .replace("100000", "2").replace("[nd]", "[nd, kid], kid_subset_size: 20")))  # fmt: skip
+    main([*resume, "--config", more])
+    added = (run / "metrics.jsonl").read_text().splitlines()
+    assert added[:1] == lines and len(added) == 2
+    record = json.loads(added[1])
+    assert "domain_kid_mean" in record and not any("fid" in k or "neural" in k for k in record)
 
 
 def test_a_finished_run_resumed_takes_no_more_steps(tmp_path, tiny_fit):

@@ -163,9 +163,14 @@ class GStepCheckpoint(ModelCheckpoint, GStepCallback):
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # The final state is always kept as last.ckpt, wherever the interval fell; the state it
-        # replaces stays on disk as the interval's gstep=NNNNNNN.ckpt.
+        # replaces stays on disk as the interval's gstep=NNNNNNN.ckpt. Lightning runs checkpoint
+        # callbacks' hooks last, so this write comes after the other callbacks' end-of-run work
+        # and records it in their state (MetricsCallback: the final evaluation is done).
         if self._saved_progress == _progress(pl_module) and self.last_model_path:
-            return  # saved at this very state already (interval or signal)
+            # Saved at this very state already (interval or signal): last.ckpt again, for that.
+            if trainer.state.fn == "fit" and not trainer.fast_dev_run:
+                trainer.save_checkpoint(self.last_model_path)
+            return
         if not self._should_skip_saving_checkpoint(trainer):
             _check_finite_weights(pl_module)
             self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Literal
 
 import lightning as L
@@ -47,7 +48,8 @@ class MetricsCallback(GStepCallback):
             in ``_test``, e.g. ``fid_test``, ``domain_kid_mean_test``). Both: memorization shows
             as a better score against the training images than against held-out ones.
         use_ema: evaluate the EMA generator when the module keeps one.
-        at_train_end: also evaluate when training ends.
+        at_train_end: also evaluate when training ends (once: a finished run resumed from
+            its last.ckpt runs only metrics that evaluation did not cover).
         The others are the fields of :class:`srngan.evaluation.settings.EvalSettings` (same
         names, same defaults, documented there).
     """
@@ -107,6 +109,10 @@ class MetricsCallback(GStepCallback):
         self._real: dict[str, DatasetImages] | None = None  # reference split -> real images
         self._heldout = None  # Neural Divergence's real images
         self._last_g_step = -1
+        # {"g_step": N, "metrics": [...]}: the end-of-run evaluation done at G-step N, kept in
+        # the checkpoint (GStepCheckpoint writes last.ckpt after it), so a finished run resumed
+        # does not run it again.
+        self._final_done: dict | None = None
         self.history: list[dict] = []
 
     @property
@@ -181,10 +187,27 @@ class MetricsCallback(GStepCallback):
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not self.at_train_end:
             return
-        if self._last_g_step != pl_module.g_step:
-            self.evaluate(trainer, pl_module, (*self.settings.metrics, *self.final_metrics))
-        elif self.final_metrics:  # the interval's metrics already ran at this G-step
-            self.evaluate(trainer, pl_module, self.final_metrics)
+        g_step = pl_module.g_step
+        if self._last_g_step != g_step:
+            wanted = (*self.settings.metrics, *self.final_metrics)
+        else:  # the interval's metrics already ran at this G-step
+            wanted = self.final_metrics
+        done = self._final_done if (self._final_done or {}).get("g_step") == g_step else None
+        if done is not None:  # a finished run resumed: only what its evaluation did not cover
+            wanted = tuple(m for m in wanted if m not in done["metrics"])
+            if not wanted and trainer.is_global_zero:
+                print(f"srngan: the final evaluation at G-step {g_step} is recorded already "
+                      "(metrics.jsonl); not run again", file=sys.stderr)  # fmt: skip
+        if wanted:
+            self.evaluate(trainer, pl_module, tuple(wanted))
+        before = done["metrics"] if done is not None else []
+        self._final_done = {"g_step": g_step, "metrics": sorted({*before, *wanted})}
+
+    def state_dict(self) -> dict:
+        return {} if self._final_done is None else {"final_done": dict(self._final_done)}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self._final_done = state_dict.get("final_done")
 
     def evaluate(
         self, trainer: L.Trainer, module: L.LightningModule, metrics: tuple[str, ...] | None = None
