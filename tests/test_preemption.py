@@ -251,3 +251,19 @@ def test_a_finished_run_resumed_takes_no_more_steps(tmp_path, tiny_fit):
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
         "gstep=0000002.ckpt", "last.ckpt",
     ]  # fmt: skip
+
+
+def test_a_finished_run_resumed_does_not_repeat_the_metrics_of_its_last_g_step(tmp_path,
+                                                                               tiny_fit, capsys):  # fmt: skip
+    # The interval's metrics ran at the last G-step (max_g_steps 3): with no final metrics, the
+    # end of the run adds nothing, and the run resumed adds nothing either.
+    metrics = ("srngan.MetricsCallback", "{every_n_g_steps: 3, extractor: domain, metrics: [fid], "
+               "num_samples: 40, num_real: 48}")  # fmt: skip
+    cfg = _callbacks_config(tmp_path / "metrics.yaml", metrics)
+    run = tiny_fit(tmp_path, "--config", cfg)
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 1 and '"g_step": 3' in lines[0] and '"domain_fid"' in lines[0]
+    capsys.readouterr()
+    tiny_fit(tmp_path, "--config", cfg, "--ckpt_path", "last")
+    assert (run / "metrics.jsonl").read_text().splitlines() == lines
+    assert "final evaluation at G-step 3 is recorded already" in capsys.readouterr().err

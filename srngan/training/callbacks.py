@@ -168,8 +168,7 @@ class GStepCheckpoint(ModelCheckpoint, GStepCallback):
         # and records it in their state (MetricsCallback: the final evaluation is done).
         if self._saved_progress == _progress(pl_module) and self.last_model_path:
             # Saved at this very state already (interval or signal): last.ckpt again, for that.
-            if trainer.state.fn == "fit" and not trainer.fast_dev_run:
-                trainer.save_checkpoint(self.last_model_path)
+            trainer.save_checkpoint(self.last_model_path)
             return
         if not self._should_skip_saving_checkpoint(trainer):
             _check_finite_weights(pl_module)

@@ -109,9 +109,9 @@ class MetricsCallback(GStepCallback):
         self._real: dict[str, DatasetImages] | None = None  # reference split -> real images
         self._heldout = None  # Neural Divergence's real images
         self._last_g_step = -1
-        # {"g_step": N, "metrics": [...]}: the end-of-run evaluation done at G-step N, kept in
-        # the checkpoint (GStepCheckpoint writes last.ckpt after it), so a finished run resumed
-        # does not run it again.
+        # {"g_step": N, "metrics": [...]}: the metrics on record at G-step N once the end-of-run
+        # evaluation is done, kept in the checkpoint (GStepCheckpoint writes last.ckpt after
+        # it), so a finished run resumed does not run them again.
         self._final_done: dict | None = None
         self.history: list[dict] = []
 
@@ -188,20 +188,19 @@ class MetricsCallback(GStepCallback):
         if not self.at_train_end:
             return
         g_step = pl_module.g_step
-        if self._last_g_step != g_step:
-            wanted = (*self.settings.metrics, *self.final_metrics)
-        else:  # the interval's metrics already ran at this G-step
-            wanted = self.final_metrics
-        done = self._final_done if (self._final_done or {}).get("g_step") == g_step else None
-        if done is not None:  # a finished run resumed: only what its evaluation did not cover
-            wanted = tuple(m for m in wanted if m not in done["metrics"])
-            if not wanted and trainer.is_global_zero:
-                print(f"srngan: the final evaluation at G-step {g_step} is recorded already "
-                      "(metrics.jsonl); not run again", file=sys.stderr)  # fmt: skip
-        if wanted:
-            self.evaluate(trainer, pl_module, tuple(wanted))
-        before = done["metrics"] if done is not None else []
-        self._final_done = {"g_step": g_step, "metrics": sorted({*before, *wanted})}
+        # What is on record for this G-step: the interval's metrics if they ran at it, and, for
+        # a finished run resumed, what its end-of-run evaluation covered (from the checkpoint).
+        resumed = (self._final_done or {}).get("g_step") == g_step
+        covered = set(self._final_done["metrics"]) if resumed else set()
+        if self._last_g_step == g_step:
+            covered.update(self.settings.metrics)
+        todo = tuple(m for m in self.all_metrics if m not in covered)
+        if todo:
+            self.evaluate(trainer, pl_module, todo)
+        elif resumed and trainer.is_global_zero:
+            print(f"srngan: the final evaluation at G-step {g_step} is recorded already "
+                  "(metrics.jsonl); not run again", file=sys.stderr)  # fmt: skip
+        self._final_done = {"g_step": g_step, "metrics": sorted(covered.union(todo))}
 
     def state_dict(self) -> dict:
         return {} if self._final_done is None else {"final_done": dict(self._final_done)}

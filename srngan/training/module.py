@@ -380,7 +380,7 @@ class GANModule(L.LightningModule):
     def on_train_start(self) -> None:
         if self.g_step >= self.hparams.max_g_steps:
             # A finished run resumed (e.g. requeued after a stop in its final evaluation): no
-            # more steps; the end-of-run work (final metrics) runs again.
+            # more steps; the end-of-run work runs as far as it is not on record (MetricsCallback).
             self.trainer.should_stop = True
         if self._pending_rng is not None:
             set_rng_state(self._pending_rng)
