@@ -505,14 +505,18 @@ def main() -> None:
     print(f"load after {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {args.steps} G-steps "
           f"per process after {args.warmup} warm-up, {args.replicas} process(es) per variant, "
           "taken in turn")  # fmt: skip
+
     # On a CUDA device the wall time is the measure; on a CPU the process CPU time (threads
     # summed) is steadier on a shared machine, and equals wall time on an idle one.
-    per_proc = wall if not on_cpu else proc
+    def pooled(per_variant: dict) -> dict:  # a variant's median over all its processes' G-steps
+        return {
+            n: statistics.median(t for run in runs for t in run) for n, runs in per_variant.items()
+        }
+
+    wall_med, proc_med = pooled(wall), pooled(proc)
+    per_proc, med = (wall, wall_med) if not on_cpu else (proc, proc_med)
     basis = "wall" if not on_cpu else "CPU"
-    med = {n: statistics.median(t for run in runs for t in run) for n, runs in per_proc.items()}
     spread = {n: [statistics.median(run) for run in runs] for n, runs in per_proc.items()}
-    wall_med = {n: statistics.median(t for run in runs for t in run) for n, runs in wall.items()}
-    proc_med = {n: statistics.median(t for run in runs for t in run) for n, runs in proc.items()}
     ref = med["mimicry-sn"]
     mem_cols = ("max allocated MB |" if not on_cpu else
                 "training MB (RSS above imports) | process peak RSS MB |") if (

@@ -79,7 +79,7 @@ def render_shapes(
     ramp = bg_grad[:, 0, None, None] * lo.transpose(1, 2) + bg_grad[:, 1, None, None] * lo
     background = (bg_base[:, :, None, None] + ramp[:, None]).clamp(0, 1)
     image = torch.empty(n, 3, size, size)
-    # The supersampled geometry holds ~40 floats per output pixel: done a slice at a time, so
+    # The supersampled geometry holds tens of floats per output pixel: done a slice at a time, so
     # its memory is bounded (every step is per image, so slicing does not change a value).
     for a in range(0, n, _RENDER_SLICE):
         b = min(n, a + _RENDER_SLICE)
